@@ -1,0 +1,110 @@
+package io.cachegate;
+
+import io.cachegate.config.ConfigException;
+import io.cachegate.config.ConfigLoader;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.embedded.EmbeddedServices;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@code java -jar cachegate.jar [-c FILE]}: reads and validates the configuration (stopping with the
+ * bad key named), starts the embedded PostgreSQL and Redis when no URLs are given, starts the gateway,
+ * and on SIGTERM stops it in order: sockets closed with 1001, in-flight invalidations finished,
+ * embedded servers stopped last.
+ */
+public final class Main {
+
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    Path file = ConfigLoader.DEFAULT_FILE;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "-c", "--config" -> {
+          if (i + 1 >= args.length) usage("-c needs a file");
+          file = Path.of(args[++i]);
+        }
+        case "-h", "--help" -> {
+          System.out.println("usage: java -jar cachegate.jar [-c config/gateway.yaml]");
+          return;
+        }
+        default -> usage("unknown argument " + args[i]);
+      }
+    }
+    GatewayConfig config;
+    try {
+      config = ConfigLoader.load(file, System.getenv());
+    } catch (ConfigException e) {
+      System.err.println("cachegate: configuration error: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
+    EmbeddedServices embedded = null;
+    AtomicReference<Gateway> running = new AtomicReference<>();
+    try {
+      if (config.embedded()) {
+        embedded = EmbeddedServices.start(false);
+        EmbeddedServices toStop = embedded;
+        long grace = config.shutdownGraceMs();
+        // one hook, registered before anything runs, stops the gateway first and the servers last
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(running.get(), toStop, grace), "cachegate-shutdown"));
+        System.out.println("cachegate embedded postgres at " + embedded.postgresUrl());
+        System.out.println("cachegate embedded redis at " + embedded.redisUrl());
+        config = config.withUrls(embedded.redisUrl(), embedded.postgresUrl());
+      }
+      boolean demo = embedded != null && config.demoSchema();
+      Gateway gateway = Gateway.start(config, demo).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+      String host = config.http().host().equals("0.0.0.0") || config.http().host().equals("::") ? "127.0.0.1" : config.http().host();
+      System.out.println("cachegate listening on http://" + host + ":" + gateway.port());
+      System.out.flush();
+      running.set(gateway);
+      if (embedded == null) {
+        long grace = config.shutdownGraceMs();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(running.get(), null, grace), "cachegate-shutdown"));
+      }
+    } catch (ExecutionException e) {
+      fail(e.getCause());
+    } catch (Exception e) {
+      fail(e);
+    }
+  }
+
+  private static void shutdown(Gateway gateway, EmbeddedServices embedded, long graceMs) {
+    if (gateway != null) stopGateway(gateway, graceMs);
+    if (embedded != null) embedded.close();
+    log.info("stopped");
+  }
+
+  private static void stopGateway(Gateway gateway, long graceMs) {
+    log.info("stopping: closing sockets, finishing in-flight invalidations");
+    try {
+      gateway.stop().toCompletionStage().toCompletableFuture().get(graceMs + 5000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("gateway did not stop cleanly: {}", e.toString());
+    }
+  }
+
+  private static void fail(Throwable e) {
+    String msg = e instanceof ConfigException ? "configuration error: " + e.getMessage() : "cannot start: " + e;
+    System.err.println("cachegate: " + msg);
+    if (!(e instanceof ConfigException)) log.error("start-up failed", e);
+    System.exit(e instanceof ConfigException ? 2 : 1); // the shutdown hook stops the embedded servers
+  }
+
+  private static void usage(String problem) {
+    System.err.println("cachegate: " + problem + "\nusage: java -jar cachegate.jar [-c config/gateway.yaml]");
+    System.exit(2);
+  }
+}

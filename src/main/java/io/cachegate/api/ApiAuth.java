@@ -1,0 +1,67 @@
+package io.cachegate.api;
+
+import io.cachegate.config.GatewayConfig.ApiKey;
+import io.cachegate.config.GatewayConfig.Auth;
+import io.cachegate.config.GatewayConfig.Scope;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+/**
+ * Bearer API keys (CONTRACT section 3). Tokens are compared as SHA-256 digests with
+ * {@link MessageDigest#isEqual}, over every configured key, so neither the length nor the position
+ * of a mismatch shows in the timing. Immutable and thread-safe.
+ */
+public final class ApiAuth {
+
+  private record Entry(ApiKey key, byte[] digest) {}
+
+  private final boolean enabled;
+  private final List<Entry> entries;
+
+  public ApiAuth(Auth auth) {
+    this.enabled = auth.enabled();
+    this.entries = auth.apiKeys().stream().map(k -> new Entry(k, digest(k.token()))).toList();
+  }
+
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** The key a presented token belongs to, or null. */
+  public ApiKey identify(String token) {
+    if (token == null || token.isEmpty()) return null;
+    byte[] d = digest(token);
+    ApiKey found = null;
+    for (Entry e : entries) if (MessageDigest.isEqual(e.digest, d)) found = e.key;
+    return found;
+  }
+
+  /** The token of an {@code Authorization: Bearer <token>} header, or null. */
+  public static String bearer(String header) {
+    if (header == null) return null;
+    String h = header.trim();
+    if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) return null;
+    return h.substring(7).trim();
+  }
+
+  /** Throws 401 or 403 as the contract says; passes when auth is off. */
+  public void require(String authorizationHeader, Scope scope) {
+    if (!enabled) return;
+    ApiKey key = identify(bearer(authorizationHeader));
+    if (key == null) throw new ApiError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>");
+    if (!key.scopes().contains(scope) && !key.scopes().contains(Scope.ADMIN)) {
+      throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");
+    }
+  }
+
+  private static byte[] digest(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package io.cachegate.api;
+
+import io.cachegate.bus.Messages.Cause;
+import io.cachegate.bus.Messages.Invalidation;
+import io.cachegate.bus.Messages.PutCommand;
+import io.cachegate.cache.Names;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.config.GatewayConfig.Strategy;
+import io.cachegate.rules.InvalidationRule;
+import io.cachegate.rules.Targets;
+import io.cachegate.rules.Template;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns request bodies into bus commands, checking every field (plain logic, no I/O). Anything
+ * unusable throws a 400 {@link ApiError} naming the field, before anything is written.
+ */
+public final class Requests {
+
+  public static final int MAX_NAMES = 10_000;
+  public static final int MAX_TAGS_PER_ENTRY = 256;
+  private static final Set<String> PUT_FIELDS =
+      Set.of("value", "ttl", "type", "params", "tags", "dependsOn", "sliding", "ifVersion", "lease");
+  private static final Set<String> INVALIDATION_FIELDS = Set.of("keys", "tags", "prefixes", "cascade", "reason");
+
+  private Requests() {}
+
+  public static void checkName(String kind, String name) {
+    String problem = Names.problem(kind, name);
+    if (problem != null) throw new ApiError(400, "bad_name", problem);
+  }
+
+  public static PutCommand put(String key, JsonObject body, GatewayConfig config) {
+    checkName("key", key);
+    unknownFields(body, PUT_FIELDS);
+    if (!body.containsKey("value")) throw ApiError.badRequest("value is required (any JSON value)");
+    Strategy strategy = null;
+    if (body.getValue("type") != null) {
+      String type = string(body, "type");
+      strategy = config.strategies().get(type);
+      if (strategy == null) throw ApiError.badRequest("type '" + type + "' is not a configured strategy");
+    }
+    JsonObject params = body.getValue("params") == null ? new JsonObject() : object(body, "params");
+    long ttl;
+    if (body.getValue("ttl") != null) {
+      ttl = wholeNumber(body, "ttl");
+      if (ttl < 1 || ttl > config.cache().maxTtl()) {
+        throw ApiError.badRequest("ttl must be between 1 and " + config.cache().maxTtl() + " seconds");
+      }
+    } else if (strategy != null && strategy.ttl() != null) {
+      ttl = strategy.ttl();
+    } else {
+      ttl = config.cache().defaultTtl();
+    }
+    List<String> tags = new ArrayList<>(names(body, "tags", "tag", MAX_TAGS_PER_ENTRY));
+    List<String> deps = new ArrayList<>(names(body, "dependsOn", "key", MAX_TAGS_PER_ENTRY));
+    if (strategy != null) {
+      tags.addAll(render(strategy.tags(), params, "tag"));
+      deps.addAll(render(strategy.dependsOn(), params, "key"));
+    }
+    List<String> expanded = Names.expandTags(tags);
+    if (expanded.size() > MAX_TAGS_PER_ENTRY) throw ApiError.badRequest("an entry may carry at most " + MAX_TAGS_PER_ENTRY + " tags with their parents");
+    if (deps.contains(key)) throw ApiError.badRequest("dependsOn must not name the entry itself");
+    boolean sliding = body.getValue("sliding") != null && bool(body, "sliding");
+    String ifVersion = body.getValue("ifVersion") == null ? null : scalar(body, "ifVersion");
+    String lease = body.getValue("lease") == null ? null : string(body, "lease");
+    return new PutCommand(key, Json.encode(body.getValue("value")), ttl, expanded, deps.stream().distinct().toList(),
+        sliding, ifVersion, lease);
+  }
+
+  public static Invalidation invalidation(JsonObject body) {
+    unknownFields(body, INVALIDATION_FIELDS);
+    Targets t = new Targets(names(body, "keys", "key", MAX_NAMES), names(body, "tags", "tag", MAX_NAMES),
+        names(body, "prefixes", "prefix", MAX_NAMES));
+    if (t.isEmpty()) throw ApiError.badRequest("name at least one of keys, tags or prefixes");
+    if (t.keys().size() + t.tags().size() + t.prefixes().size() > MAX_NAMES) {
+      throw ApiError.badRequest("one invalidation may name at most " + MAX_NAMES + " keys, tags and prefixes");
+    }
+    boolean cascade = body.getValue("cascade") == null || bool(body, "cascade");
+    String reason = body.getValue("reason") == null ? null : string(body, "reason");
+    if (reason != null && reason.length() > 512) throw ApiError.badRequest("reason is longer than 512 characters");
+    return new Invalidation(t, cascade, Cause.api(reason));
+  }
+
+  public static Invalidation event(String name, InvalidationRule rule, JsonObject body) {
+    String missing = rule.missingField(body);
+    if (missing != null) throw ApiError.badRequest("event '" + name + "' needs the field '" + missing + "' in its body");
+    Targets t = rule.render(body);
+    for (String k : t.keys()) checkName("key", k);
+    for (String g : t.tags()) checkName("tag", g);
+    for (String p : t.prefixes()) checkName("prefix", p);
+    return new Invalidation(t, true, Cause.event(name, null));
+  }
+
+  // ---- field readers: each names the field it refuses ----
+
+  private static void unknownFields(JsonObject body, Set<String> allowed) {
+    for (String f : body.fieldNames()) {
+      if (!allowed.contains(f)) throw ApiError.badRequest("unknown field '" + f + "' (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+    }
+  }
+
+  private static List<String> render(List<Template> templates, JsonObject params, String kind) {
+    List<String> out = new ArrayList<>();
+    for (Template t : templates) {
+      String missing = t.missingField(params);
+      if (missing != null) throw ApiError.badRequest("params." + missing + " is required by the type's template " + t);
+      String name = t.render(params);
+      checkName(kind, name);
+      out.add(name);
+    }
+    return out;
+  }
+
+  private static List<String> names(JsonObject body, String field, String kind, int max) {
+    Object v = body.getValue(field);
+    if (v == null) return List.of();
+    if (!(v instanceof JsonArray arr)) throw ApiError.badRequest(field + " must be a list of strings");
+    if (arr.size() > max) throw ApiError.badRequest(field + " may hold at most " + max + " names");
+    List<String> out = new ArrayList<>(arr.size());
+    for (Object o : arr) {
+      if (!(o instanceof String s)) throw ApiError.badRequest(field + " must be a list of strings");
+      checkName(kind, s);
+      if (!out.contains(s)) out.add(s);
+    }
+    return out;
+  }
+
+  private static String string(JsonObject body, String field) {
+    if (body.getValue(field) instanceof String s) return s;
+    throw ApiError.badRequest(field + " must be a string");
+  }
+
+  private static String scalar(JsonObject body, String field) {
+    Object v = body.getValue(field);
+    if (v instanceof String s) return s;
+    if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) return Long.toString(n.longValue());
+    throw ApiError.badRequest(field + " must be a version string");
+  }
+
+  private static boolean bool(JsonObject body, String field) {
+    if (body.getValue(field) instanceof Boolean b) return b;
+    throw ApiError.badRequest(field + " must be true or false");
+  }
+
+  private static JsonObject object(JsonObject body, String field) {
+    if (body.getValue(field) instanceof JsonObject o) return o;
+    throw ApiError.badRequest(field + " must be a JSON object");
+  }
+
+  private static long wholeNumber(JsonObject body, String field) {
+    Object v = body.getValue(field);
+    if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && !Double.isInfinite(n.doubleValue())) {
+      return n.longValue();
+    }
+    throw ApiError.badRequest(field + " must be a whole number of seconds");
+  }
+}

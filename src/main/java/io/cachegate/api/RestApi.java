@@ -1,0 +1,334 @@
+package io.cachegate.api;
+
+import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Failure;
+import io.cachegate.bus.Messages.GetQuery;
+import io.cachegate.bus.Messages.GetResult;
+import io.cachegate.bus.Messages.Health;
+import io.cachegate.bus.Messages.InvalidateCommand;
+import io.cachegate.bus.Messages.InvalidateResult;
+import io.cachegate.bus.Messages.Invalidation;
+import io.cachegate.bus.Messages.MetaQuery;
+import io.cachegate.bus.Messages.MetaResult;
+import io.cachegate.bus.Messages.Outcome;
+import io.cachegate.bus.Messages.PutResult;
+import io.cachegate.bus.Messages.TagQuery;
+import io.cachegate.bus.Messages.TagResult;
+import io.cachegate.bus.Messages.Cause;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.config.GatewayConfig.Scope;
+import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.rules.InvalidationRule;
+import io.cachegate.rules.Targets;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The REST control plane of CONTRACT section 3, as routes on a {@link Router}. Handlers are thin:
+ * they check auth, read the request through {@link Requests}, send a command on the bus and write the
+ * reply. Every refusal is a JSON error body {@code {"error", "message"}} and is counted.
+ */
+public final class RestApi {
+
+  private static final Logger log = LoggerFactory.getLogger(RestApi.class);
+
+  private final Vertx vertx;
+  private final GatewayConfig config;
+  private final GatewayMetrics metrics;
+  private final ApiAuth auth;
+  private final DeliveryOptions bus;
+
+  public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, ApiAuth auth) {
+    this.vertx = vertx;
+    this.config = config;
+    this.metrics = metrics;
+    this.auth = auth;
+    this.bus = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2 + 500);
+  }
+
+  public void mount(Router router) {
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(config.http().maxBodyBytes());
+    router.get("/health").handler(this::health);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+
+    route(router, HttpMethod.PUT, "/v1/entries/:key", Scope.WRITE, body, this::put);
+    route(router, HttpMethod.GET, "/v1/entries/:key/meta", Scope.READ, null, this::meta);
+    route(router, HttpMethod.GET, "/v1/entries/:key", Scope.READ, null, this::get);
+    route(router, HttpMethod.DELETE, "/v1/entries/:key", Scope.INVALIDATE, null, this::delete);
+    route(router, HttpMethod.POST, "/v1/invalidations", Scope.INVALIDATE, body, this::invalidations);
+    route(router, HttpMethod.POST, "/v1/events/:name", Scope.INVALIDATE, body, this::event);
+    route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
+    route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
+  }
+
+  /** Error bodies for every failure of the router, including the body limit (413) and unknown routes. */
+  public void mountErrors(Router router) {
+    router.route().failureHandler(ctx -> {
+      Throwable err = ctx.failure();
+      if (err instanceof ApiError e) {
+        fail(ctx, e);
+      } else {
+        int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+        if (status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
+        fail(ctx, new ApiError(status, codeFor(status), messageFor(status)));
+      }
+    });
+    for (int status : new int[] {404, 405}) {
+      router.errorHandler(status, ctx -> fail(ctx, new ApiError(status, codeFor(status), messageFor(status))));
+    }
+  }
+
+  /**
+   * The auth check sits on a route of its own ahead of the handler's, so it runs before any body is
+   * read (Vert.x Web refuses a body handler after a user handler on one route).
+   */
+  private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
+                     io.vertx.core.Handler<RoutingContext> handler) {
+    router.route(method, path).handler(ctx -> {
+      auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
+      ctx.next();
+    });
+    Route main = router.route(method, path);
+    if (body != null) main.handler(body);
+    main.handler(handler);
+  }
+
+  // ---- routes ----
+
+  private void put(RoutingContext ctx) {
+    var cmd = Requests.put(ctx.pathParam("key"), jsonBody(ctx), config);
+    this.<PutResult>ask(ctx, Addresses.CACHE_PUT, cmd, r -> {
+      ctx.response().putHeader(HttpHeaders.ETAG, etag(r.version()));
+      return new JsonObject().put("key", r.key()).put("version", r.version()).put("ttl", r.ttlSeconds());
+    });
+  }
+
+  private void get(RoutingContext ctx) {
+    String key = ctx.pathParam("key");
+    Requests.checkName("key", key);
+    String leaseParam = ctx.queryParams().get("lease");
+    if (leaseParam != null && !leaseParam.equals("true") && !leaseParam.equals("false")) {
+      throw ApiError.badRequest("lease must be true or false");
+    }
+    vertx.eventBus().<GetResult>request(Addresses.CACHE_GET, new GetQuery(key, "true".equals(leaseParam)), bus)
+        .onSuccess(m -> {
+          GetResult r = m.body();
+          if (!r.found()) {
+            JsonObject b = error("not_found", "no entry " + key);
+            if (r.lease() != null) b.put("lease", r.lease());
+            else if (r.retryAfterMs() > 0) b.put("retryAfterMs", r.retryAfterMs());
+            send(ctx, 404, b);
+            return;
+          }
+          ctx.response().putHeader(HttpHeaders.ETAG, etag(r.version()));
+          String inm = ctx.request().getHeader(HttpHeaders.IF_NONE_MATCH);
+          if (inm != null && matches(inm, r.version())) {
+            ctx.response().setStatusCode(304).end();
+            return;
+          }
+          send(ctx, 200, new JsonObject().put("key", key).put("value", decode(r.valueJson())).put("version", r.version())
+              .put("ttl", r.ttlSeconds()).put("tags", new JsonArray(r.tags())));
+        })
+        .onFailure(err -> fail(ctx, err));
+  }
+
+  private void meta(RoutingContext ctx) {
+    String key = ctx.pathParam("key");
+    Requests.checkName("key", key);
+    this.<MetaResult>ask(ctx, Addresses.CACHE_META, new MetaQuery(key), r -> new JsonObject()
+        .put("key", r.key()).put("version", r.version()).put("ttl", r.ttlSeconds()).put("tags", new JsonArray(r.tags()))
+        .put("dependsOn", new JsonArray(r.dependsOn())).put("dependents", new JsonArray(r.dependents())));
+  }
+
+  private void delete(RoutingContext ctx) {
+    String key = ctx.pathParam("key");
+    Requests.checkName("key", key);
+    String cascade = ctx.queryParams().get("cascade");
+    if (cascade != null && !cascade.equals("true") && !cascade.equals("false")) {
+      throw ApiError.badRequest("cascade must be true or false");
+    }
+    invalidate(ctx, new Invalidation(new Targets(List.of(key), List.of(), List.of()), !"false".equals(cascade),
+        Cause.api(null)));
+  }
+
+  private void invalidations(RoutingContext ctx) {
+    invalidate(ctx, Requests.invalidation(jsonBody(ctx)));
+  }
+
+  private void event(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    InvalidationRule rule = config.events().get(name);
+    if (rule == null) throw new ApiError(404, "unknown_event", "no event '" + name + "' is configured");
+    invalidate(ctx, Requests.event(name, rule, jsonBody(ctx)));
+  }
+
+  private void invalidate(RoutingContext ctx, Invalidation inv) {
+    this.<InvalidateResult>ask(ctx, Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), r -> {
+      Outcome o = r.outcomes().get(0);
+      JsonObject b = new JsonObject().put("invalidated", new JsonArray(o.invalidated())).put("notice", o.noticeId());
+      if (o.cascadeTruncated()) b.put("cascadeTruncated", true).put("maxCascade", config.cache().maxCascade());
+      return b;
+    });
+  }
+
+  private void tag(RoutingContext ctx) {
+    String tag = ctx.pathParam("tag");
+    Requests.checkName("tag", tag);
+    this.<TagResult>ask(ctx, Addresses.CACHE_TAG, new TagQuery(tag),
+        r -> new JsonObject().put("tag", r.tag()).put("keys", new JsonArray(r.keys())));
+  }
+
+  private void stats(RoutingContext ctx) {
+    askHealth(Addresses.CAPTURE_HEALTH, "postgres").onComplete(ar -> send(ctx, 200, new JsonObject()
+        .put("hits", metrics.count("cachegate.cache.hits"))
+        .put("misses", metrics.count("cachegate.cache.misses"))
+        .put("sets", metrics.count("cachegate.cache.sets"))
+        .put("invalidations", metrics.count("cachegate.invalidations"))
+        .put("notices", metrics.count("cachegate.notices"))
+        .put("clients", metrics.streamClients.get())
+        .put("subscriptions", metrics.streamSubscriptions.get())
+        .put("causes", metrics.countsByTag("cachegate.invalidations", "cause"))
+        .put("framesSent", metrics.count("cachegate.stream.frames.sent"))
+        .put("slowClientsDropped", metrics.count("cachegate.stream.clients.dropped"))
+        .put("rejected", metrics.countsByTag("cachegate.rejected", "reason"))
+        .put("capture", ar.result().details().put("up", ar.result().up())
+            .put("rows", metrics.count("cachegate.capture.rows"))
+            .put("badPayloads", metrics.count("cachegate.capture.bad.payloads"))
+            .put("reconnects", metrics.count("cachegate.capture.reconnects")))));
+  }
+
+  private void health(RoutingContext ctx) {
+    Future<Health> redis = askHealth(Addresses.CACHE_HEALTH, "redis");
+    Future<Health> pg = config.capture().enabled()
+        ? askHealth(Addresses.CAPTURE_HEALTH, "postgres")
+        : Future.succeededFuture(new Health("postgres", true, new JsonObject().put("capture", "disabled")));
+    Future.join(redis, pg).onComplete(ar -> {
+      boolean up = redis.result().up() && pg.result().up();
+      send(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN")
+          .put("redis", redis.result().details().put("up", redis.result().up()))
+          .put("postgres", pg.result().details().put("up", pg.result().up())));
+    });
+  }
+
+  private Future<Health> askHealth(String address, String component) {
+    return vertx.eventBus().<Health>request(address, "", bus).map(m -> m.body())
+        .otherwise(err -> new Health(component, false, new JsonObject().put("error", String.valueOf(err.getMessage()))));
+  }
+
+  // ---- plumbing ----
+
+  private <R> void ask(RoutingContext ctx, String address, Object cmd, Function<R, JsonObject> reply) {
+    vertx.eventBus().<R>request(address, cmd, bus)
+        .onSuccess(m -> send(ctx, 200, reply.apply(m.body())))
+        .onFailure(err -> fail(ctx, err));
+  }
+
+  private static JsonObject jsonBody(RoutingContext ctx) {
+    var b = ctx.body();
+    if (b == null || b.length() == 0) throw ApiError.badRequest("a JSON object body is required");
+    try {
+      Object v = Json.decodeValue(b.buffer());
+      if (v instanceof JsonObject o) return o;
+    } catch (DecodeException e) {
+      throw ApiError.badRequest("the body is not valid JSON: " + firstLine(e.getMessage()));
+    }
+    throw ApiError.badRequest("the body must be a JSON object");
+  }
+
+  private void fail(RoutingContext ctx, Throwable err) {
+    ApiError e;
+    if (err instanceof ApiError a) {
+      e = a;
+    } else {
+      Failure f = Failure.of(err);
+      e = new ApiError(f.status, f.code, err.getMessage() == null ? f.code : err.getMessage());
+      if (f == Failure.UNAVAILABLE) log.warn("{} {}: {}", ctx.request().method(), ctx.request().path(), err.getMessage());
+    }
+    if (e.status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
+    if (e.status < 500) metrics.rejected(e.code);
+    if (e.status == 503) ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+    send(ctx, e.status, error(e.code, e.getMessage()));
+  }
+
+  private static void send(RoutingContext ctx, int status, JsonObject body) {
+    if (ctx.response().ended()) return;
+    ctx.response().setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(body.encode());
+  }
+
+  private static JsonObject error(String code, String message) {
+    return new JsonObject().put("error", code).put("message", message);
+  }
+
+  private static String codeFor(int status) {
+    return switch (status) {
+      case 400 -> "bad_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 413 -> "body_too_large";
+      case 415 -> "unsupported_media_type";
+      default -> "internal_error";
+    };
+  }
+
+  private String messageFor(int status) {
+    return switch (status) {
+      case 404 -> "no such route";
+      case 405 -> "method not allowed on this route";
+      case 413 -> "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)";
+      case 500 -> "internal error";
+      default -> "request refused";
+    };
+  }
+
+  static String etag(String version) {
+    return "\"" + version + "\"";
+  }
+
+  /** If-None-Match: a list of (optionally weak) entity tags, or *. */
+  static boolean matches(String ifNoneMatch, String version) {
+    for (String part : ifNoneMatch.split(",")) {
+      String t = part.trim();
+      if (t.equals("*")) return true;
+      if (t.startsWith("W/")) t = t.substring(2);
+      if (t.length() >= 2 && t.startsWith("\"") && t.endsWith("\"")) t = t.substring(1, t.length() - 1);
+      if (t.equals(version)) return true;
+    }
+    return false;
+  }
+
+  private static Object decode(String valueJson) {
+    try {
+      return Json.decodeValue(valueJson);
+    } catch (DecodeException e) {
+      return valueJson; // written by someone else straight into Redis: hand it back as text
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) return "";
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}

@@ -1,0 +1,61 @@
+package io.cachegate.bus;
+
+/**
+ * Every event-bus address of the gateway, with what it carries. The bus is local to one gateway
+ * process (instances share Redis and PostgreSQL, not an event bus); messages are immutable records
+ * passed by reference through {@link LocalCodec}. A request that fails is answered with
+ * {@code message.fail(status, text)} where {@code status} is the HTTP status the REST layer returns
+ * (see {@link Failure}).
+ */
+public final class Addresses {
+
+  private Addresses() {}
+
+  /**
+   * Request to the CacheVerticle: {@link Messages.InvalidateCommand} (one or more invalidations, each
+   * becoming one notice). Reply: {@link Messages.InvalidateResult}, sent only after Redis has applied
+   * every invalidation and appended its notice to {@code cg:notices}. Sent by the REST handlers and
+   * by the capture verticle, which commits its outbox claim only after this reply.
+   */
+  public static final String CACHE_INVALIDATE = "gateway.cache.invalidate";
+
+  /** Request: {@link Messages.PutCommand}. Reply: {@link Messages.PutResult}; fails 412 or 409. */
+  public static final String CACHE_PUT = "gateway.cache.put";
+
+  /** Request: {@link Messages.GetQuery}. Reply: {@link Messages.GetResult} (found or not, lease). */
+  public static final String CACHE_GET = "gateway.cache.get";
+
+  /** Request: {@link Messages.MetaQuery}. Reply: {@link Messages.MetaResult}; fails 404. */
+  public static final String CACHE_META = "gateway.cache.meta";
+
+  /** Request: {@link Messages.TagQuery}. Reply: {@link Messages.TagResult}. */
+  public static final String CACHE_TAG = "gateway.cache.tag";
+
+  /**
+   * Request: {@link Messages.HistoryQuery} (the notices after a given id). Reply:
+   * {@link Messages.HistoryResult}; {@code complete=false} when the history no longer reaches back.
+   */
+  public static final String NOTICE_HISTORY = "gateway.notice.history";
+
+  /**
+   * Published by the NoticeTailVerticle for every entry of {@code cg:notices}, in stream order:
+   * {@link Messages.Notice}. Every stream hub of this instance consumes it; entries written by other
+   * instances arrive here too, so every instance streams every notice.
+   */
+  public static final String NOTICE_APPENDED = "gateway.notice.appended";
+
+  /**
+   * Published by the NoticeTailVerticle when the history was lost (Redis restarted empty): a
+   * {@link Messages.HistoryReset}. Stream hubs send {@code reset} to every client.
+   */
+  public static final String NOTICE_RESET = "gateway.notice.reset";
+
+  /** Request: any body. Reply: {@link Messages.Health} of the Redis side (CacheVerticle). */
+  public static final String CACHE_HEALTH = "gateway.cache.health";
+
+  /** Request: any body. Reply: {@link Messages.Health} of the capture side (CaptureVerticle). */
+  public static final String CAPTURE_HEALTH = "gateway.capture.health";
+
+  /** Request: any body. Reply: {@link Messages.Health} with this instance's stream clients (one per hub). */
+  public static final String STREAM_STATS = "gateway.stream.stats";
+}

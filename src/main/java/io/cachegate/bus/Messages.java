@@ -1,0 +1,117 @@
+package io.cachegate.bus;
+
+import io.cachegate.rules.Targets;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+/** The immutable message records carried on the {@link Addresses}. */
+public final class Messages {
+
+  private Messages() {}
+
+  /** Why an invalidation happened: {@code source} is {@code db}, {@code api} or {@code event}. */
+  public record Cause(String source, String table, String op, String event, String reason) {
+    public static Cause api(String reason) {
+      return new Cause("api", null, null, null, reason);
+    }
+
+    public static Cause db(String table, String op) {
+      return new Cause("db", table, op, null, null);
+    }
+
+    public static Cause event(String name, String reason) {
+      return new Cause("event", null, null, name, reason);
+    }
+
+    public JsonObject toJson() {
+      JsonObject o = new JsonObject().put("source", source);
+      if (table != null) o.put("table", table);
+      if (op != null) o.put("op", op);
+      if (event != null) o.put("event", event);
+      if (reason != null) o.put("reason", reason);
+      return o;
+    }
+
+    public static Cause fromJson(JsonObject o) {
+      if (o == null) return new Cause("api", null, null, null, null);
+      return new Cause(o.getString("source", "api"), o.getString("table"), o.getString("op"),
+          o.getString("event"), o.getString("reason"));
+    }
+  }
+
+  /** One invalidation: its targets become one notice. */
+  public record Invalidation(Targets targets, boolean cascade, Cause cause) {}
+
+  public record InvalidateCommand(List<Invalidation> invalidations) {
+    public InvalidateCommand {
+      invalidations = List.copyOf(invalidations);
+    }
+  }
+
+  /** Per invalidation, in order: the notice id and every key it covered. */
+  public record InvalidateResult(List<Outcome> outcomes) {
+    public InvalidateResult {
+      outcomes = List.copyOf(outcomes);
+    }
+  }
+
+  /** {@code cascadeTruncated}: the dependency walk stopped at {@code cache.maxCascade}. */
+  public record Outcome(String noticeId, List<String> invalidated, boolean cascadeTruncated) {}
+
+  public record PutCommand(String key, String valueJson, long ttlSeconds, List<String> tags, List<String> dependsOn,
+                           boolean sliding, String ifVersion, String lease) {}
+
+  public record PutResult(String key, String version, long ttlSeconds) {}
+
+  public record GetQuery(String key, boolean lease) {}
+
+  /** {@code found=false}: {@code lease} is the caller's fill lease, or null with {@code retryAfterMs}. */
+  public record GetResult(boolean found, String key, String valueJson, String version, long ttlSeconds,
+                          List<String> tags, String lease, long retryAfterMs) {}
+
+  public record MetaQuery(String key) {}
+
+  public record MetaResult(String key, String version, long ttlSeconds, List<String> tags, List<String> dependsOn,
+                           List<String> dependents) {}
+
+  public record TagQuery(String tag) {}
+
+  public record TagResult(String tag, List<String> keys) {}
+
+  /** The notices strictly after {@code since}, at most {@code max}. */
+  public record HistoryQuery(String since, int max) {}
+
+  /**
+   * {@code complete=false}: the history does not reach back to {@code since} (trimmed, lost, or more
+   * than {@code max} notices behind); the caller must reset. {@code position}: the newest notice id.
+   */
+  public record HistoryResult(boolean complete, List<Notice> notices, String position) {
+    public HistoryResult {
+      notices = List.copyOf(notices);
+    }
+  }
+
+  /** One entry of {@code cg:notices}. {@code id} sorts in delivery order (see NoticeIds). */
+  public record Notice(String id, List<String> keys, List<String> tags, List<String> prefixes, Cause cause, long at) {
+    public Notice {
+      keys = List.copyOf(keys);
+      tags = List.copyOf(tags);
+      prefixes = List.copyOf(prefixes);
+    }
+  }
+
+  public record HistoryReset(String reason) {}
+
+  /** A component's health: {@code up} plus details for {@code /health} and {@code /v1/stats}. */
+  public record Health(String component, boolean up, JsonObject details) {
+    public Health {
+      details = details == null ? new JsonObject() : details.copy();
+    }
+
+    @Override
+    public JsonObject details() {
+      return details.copy();
+    }
+  }
+}

@@ -1,0 +1,259 @@
+package io.cachegate.cache;
+
+import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Failure;
+import io.cachegate.bus.Messages.GetQuery;
+import io.cachegate.bus.Messages.GetResult;
+import io.cachegate.bus.Messages.Health;
+import io.cachegate.bus.Messages.HistoryQuery;
+import io.cachegate.bus.Messages.HistoryResult;
+import io.cachegate.bus.Messages.InvalidateCommand;
+import io.cachegate.bus.Messages.InvalidateResult;
+import io.cachegate.bus.Messages.Invalidation;
+import io.cachegate.bus.Messages.MetaQuery;
+import io.cachegate.bus.Messages.MetaResult;
+import io.cachegate.bus.Messages.Notice;
+import io.cachegate.bus.Messages.Outcome;
+import io.cachegate.bus.Messages.PutCommand;
+import io.cachegate.bus.Messages.PutResult;
+import io.cachegate.bus.Messages.TagQuery;
+import io.cachegate.bus.Messages.TagResult;
+import io.cachegate.cache.RedisScripts.Script;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.rules.Targets;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The Redis boundary: the only verticle that reads or writes cache entries. Every operation is one
+ * Lua script, so each invalidation (delete, tag and prefix expansion, cascade, lease voiding, notice
+ * append) is atomic. Runs on one event loop; owns the pooled Redis client and the in-flight count
+ * used for a graceful stop.
+ */
+public final class CacheVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(CacheVerticle.class);
+
+  private final GatewayConfig config;
+  private final GatewayMetrics metrics;
+  private final SecureRandom random = new SecureRandom();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private Redis redis;
+  private RedisScripts scripts;
+  private String ns;
+  private int inFlight;
+  private long sweepTimer = -1;
+
+  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics) {
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    ns = config.redis().namespace();
+    scripts = new RedisScripts(config.redis().commandTimeoutMs());
+    redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
+    serve(Addresses.CACHE_INVALIDATE, this::invalidate);
+    serve(Addresses.CACHE_PUT, this::put);
+    serve(Addresses.CACHE_GET, this::get);
+    serve(Addresses.CACHE_META, this::meta);
+    serve(Addresses.CACHE_TAG, this::tag);
+    serve(Addresses.NOTICE_HISTORY, this::history);
+    serve(Addresses.CACHE_HEALTH, (Object ignored) -> health());
+    sweepTimer = vertx.setPeriodic(config.cache().sweepIntervalMs(), id -> sweep());
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(v -> health())
+        .onSuccess(h -> {
+          if (!h.up()) log.warn("Redis is not reachable yet ({}); serving 503 until it is", h.details());
+        });
+  }
+
+  /** Stops taking requests, waits for those in flight (bounded by the shutdown grace), then closes. */
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
+    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
+        .compose(v -> drained(System.currentTimeMillis() + config.shutdownGraceMs()))
+        .eventually(() -> redis.close());
+  }
+
+  private Future<Void> drained(long deadline) {
+    if (inFlight == 0 || System.currentTimeMillis() > deadline) return Future.succeededFuture();
+    return vertx.timer(20).compose(v -> drained(deadline));
+  }
+
+  /** Registers a request handler whose failure becomes {@code message.fail(status, text)}. */
+  private <T, R> void serve(String address, Function<T, Future<R>> handler) {
+    MessageConsumer<T> c = vertx.eventBus().consumer(address, (Message<T> msg) -> {
+      inFlight++;
+      Future<R> f;
+      try {
+        f = handler.apply(msg.body());
+      } catch (RuntimeException e) {
+        f = Future.failedFuture(e);
+      }
+      f.onComplete(ar -> {
+        inFlight--;
+        if (ar.succeeded()) {
+          msg.reply(ar.result());
+        } else if (ar.cause() instanceof CacheFailure cf) {
+          msg.fail(cf.failure.status, cf.getMessage());
+        } else {
+          msg.fail(Failure.UNAVAILABLE.status, "Redis unavailable: " + ar.cause().getMessage());
+        }
+      });
+    });
+    consumers.add(c);
+  }
+
+  /** A failure with the status the REST layer should answer with. */
+  static final class CacheFailure extends RuntimeException {
+    final Failure failure;
+
+    CacheFailure(Failure failure, String message) {
+      super(message, null, false, false);
+      this.failure = failure;
+    }
+  }
+
+  private Future<InvalidateResult> invalidate(InvalidateCommand cmd) {
+    JsonArray requests = new JsonArray();
+    for (Invalidation inv : cmd.invalidations()) {
+      Targets t = inv.targets();
+      requests.add(new JsonObject()
+          .put("keys", new JsonArray(t.keys()))
+          .put("tags", new JsonArray(t.tags()))
+          .put("prefixes", new JsonArray(t.prefixes()))
+          .put("cascade", inv.cascade())
+          .put("cause", inv.cause().toJson()));
+    }
+    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()),
+        Long.toString(config.stream().historyMaxLen()), requests.encode());
+    return scripts.run(redis, Script.INVALIDATE, args).map(res -> {
+      List<Outcome> outcomes = new ArrayList<>();
+      for (int i = 0; i < res.size(); i++) {
+        Response r = res.get(i);
+        List<String> keys = Targets.strings(new JsonArray(r.get(1).toString()));
+        outcomes.add(new Outcome(NoticeIds.fromStreamId(r.get(0).toString()), keys, r.get(2).toInteger() == 1));
+        metrics.invalidation(cmd.invalidations().get(i).cause().source(), keys.size());
+      }
+      return new InvalidateResult(outcomes);
+    });
+  }
+
+  private Future<PutResult> put(PutCommand cmd) {
+    List<String> args = List.of(ns, cmd.key(), cmd.valueJson(), Long.toString(cmd.ttlSeconds() * 1000),
+        new JsonArray(cmd.tags()).encode(), new JsonArray(cmd.dependsOn()).encode(), cmd.sliding() ? "1" : "0",
+        cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease());
+    return scripts.run(redis, Script.PUT, args).compose(res -> {
+      String status = res.get(0).toString();
+      switch (status) {
+        case "ok" -> {
+          metrics.set();
+          return Future.succeededFuture(new PutResult(cmd.key(), res.get(1).toString(), res.get(2).toLong() / 1000));
+        }
+        case "version_mismatch" -> {
+          String cur = res.get(1).toString();
+          return Future.failedFuture(new CacheFailure(Failure.PRECONDITION_FAILED, cur.isEmpty()
+              ? "ifVersion " + cmd.ifVersion() + " given, but " + cmd.key() + " does not exist"
+              : "ifVersion " + cmd.ifVersion() + " is not the current version of " + cmd.key() + " (" + cur + ")"));
+        }
+        default -> {
+          return Future.failedFuture(new CacheFailure(Failure.CONFLICT,
+              "the lease for " + cmd.key() + " was voided by an invalidation or has expired; nothing was written"));
+        }
+      }
+    });
+  }
+
+  private Future<GetResult> get(GetQuery q) {
+    byte[] token = new byte[16];
+    random.nextBytes(token);
+    List<String> args = List.of(ns, q.key(), q.lease() ? "1" : "0", Long.toString(config.cache().leaseTtlMs()),
+        HexFormat.of().formatHex(token));
+    return scripts.run(redis, Script.GET, args).map(res -> {
+      if ("hit".equals(res.get(0).toString())) {
+        metrics.hit();
+        return new GetResult(true, q.key(), res.get(1).toString(), res.get(2).toString(),
+            ttlSeconds(res.get(3).toLong()), Targets.strings(new JsonArray(res.get(4).toString())), null, 0);
+      }
+      metrics.miss();
+      String lease = res.size() > 1 && !res.get(1).toString().isEmpty() ? res.get(1).toString() : null;
+      long retry = res.size() > 2 ? Math.max(1, res.get(2).toLong()) : 0;
+      return new GetResult(false, q.key(), null, null, 0, List.of(), lease, retry);
+    });
+  }
+
+  private Future<MetaResult> meta(MetaQuery q) {
+    return scripts.run(redis, Script.META, List.of(ns, q.key())).compose(res -> {
+      if (res.size() == 0) return Future.failedFuture(new CacheFailure(Failure.NOT_FOUND, "no entry " + q.key()));
+      List<String> dependents = new ArrayList<>();
+      for (int i = 4; i < res.size(); i++) dependents.add(res.get(i).toString());
+      return Future.succeededFuture(new MetaResult(q.key(), res.get(0).toString(), ttlSeconds(res.get(1).toLong()),
+          Targets.strings(new JsonArray(res.get(2).toString())), Targets.strings(new JsonArray(res.get(3).toString())),
+          dependents));
+    });
+  }
+
+  private Future<TagResult> tag(TagQuery q) {
+    return scripts.run(redis, Script.TAG, List.of(ns, q.tag())).map(res -> {
+      List<String> keys = new ArrayList<>();
+      for (Response r : res) keys.add(r.toString());
+      return new TagResult(q.tag(), keys);
+    });
+  }
+
+  private Future<HistoryResult> history(HistoryQuery q) {
+    String since = q.since() == null ? "" : NoticeIds.toStreamId(q.since());
+    if (since == null) return Future.failedFuture(new CacheFailure(Failure.BAD_REQUEST, "since is not a notice id"));
+    return scripts.run(redis, Script.HISTORY, List.of(ns, since, Integer.toString(q.max()))).map(res -> {
+      String first = res.get(0).toString();
+      String last = res.get(1).toString();
+      String position = last.isEmpty() ? NoticeIds.ZERO : NoticeIds.fromStreamId(last);
+      if (since.isEmpty()) return new HistoryResult(true, List.of(), position);
+      boolean reachable = !first.isEmpty()
+          && NoticeIds.compareStreamIds(since, first) >= 0
+          && NoticeIds.compareStreamIds(since, last) <= 0;
+      Response entries = res.get(2);
+      if (!reachable || entries.size() > q.max()) return new HistoryResult(false, List.of(), position);
+      List<Notice> notices = new ArrayList<>();
+      for (Response e : entries) notices.add(StreamEntries.toNotice(e));
+      return new HistoryResult(true, notices, position);
+    });
+  }
+
+  private Future<Health> health() {
+    return redis.send(Request.cmd(Command.PING))
+        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .map(r -> new Health("redis", true, new JsonObject()))
+        .otherwise(err -> new Health("redis", false, new JsonObject().put("error", String.valueOf(err.getMessage()))));
+  }
+
+  private void sweep() {
+    scripts.run(redis, Script.SWEEP, List.of(ns, "1000"))
+        .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
+  }
+
+  private static long ttlSeconds(long pttl) {
+    return pttl < 0 ? -1 : (pttl + 999) / 1000;
+  }
+}

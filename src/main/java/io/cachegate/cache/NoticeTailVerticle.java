@@ -1,0 +1,132 @@
+package io.cachegate.cache;
+
+import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Messages.HistoryReset;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.support.Backoff;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Tails {@code cg:notices} with a blocking XREAD on a dedicated connection and publishes each entry,
+ * in stream order, on {@link Addresses#NOTICE_APPENDED}. Every instance runs one, so every instance
+ * streams every notice whichever instance wrote it.
+ *
+ * <p>Owns the read position. On a lost connection it reconnects with backoff and resumes after the
+ * last entry it published. Redis losing its data is detected through {@code cg:epoch}, a random value
+ * set once per Redis data set: when it changes, the history this instance streamed is gone, so it
+ * publishes {@link Addresses#NOTICE_RESET} and reads the new stream from its beginning.
+ */
+public final class NoticeTailVerticle extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(NoticeTailVerticle.class);
+  private static final int BLOCK_MS = 2000;
+
+  private final GatewayConfig config;
+  private final GatewayMetrics metrics;
+  private final Backoff backoff;
+  private Redis client;
+  private RedisConnection conn;
+  private String streamKey;
+  private String epochKey;
+  private String epoch;   // the cg:epoch value this position belongs to; null before the first sync
+  private String lastId;  // stream id of the last published entry
+  private boolean stopped;
+
+  public NoticeTailVerticle(GatewayConfig config, GatewayMetrics metrics) {
+    this.config = config;
+    this.metrics = metrics;
+    this.backoff = new Backoff(50, config.redis().reconnectMaxDelayMs());
+  }
+
+  @Override
+  public Future<?> start() {
+    streamKey = config.redis().namespace() + "cg:notices";
+    epochKey = config.redis().namespace() + "cg:epoch";
+    client = RedisFactory.create(vertx, config.redis(), 1);
+    return sync().recover(err -> {
+      log.warn("notice stream not reachable at start ({}); retrying in the background", err.getMessage());
+      retry();
+      return Future.succeededFuture();
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    return client.close();
+  }
+
+  /** Connects, checks the epoch, fixes the position, and starts reading. */
+  private Future<Void> sync() {
+    return client.connect()
+        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(c -> {
+          conn = c;
+          c.exceptionHandler(err -> log.debug("notice tail connection error: {}", err.getMessage()));
+          return c.batch(java.util.List.of(
+              Request.cmd(Command.SET).arg(epochKey).arg(UUID.randomUUID().toString()).arg("NX"),
+              Request.cmd(Command.GET).arg(epochKey),
+              Request.cmd(Command.XREVRANGE).arg(streamKey).arg("+").arg("-").arg("COUNT").arg(1)))
+              .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
+        })
+        .map(rs -> {
+          String current = rs.get(1).toString();
+          Response newest = rs.get(2);
+          if (epoch == null) {
+            // first sync: older notices are history, served by `since`
+            lastId = newest.size() == 0 ? "0-0" : newest.get(0).get(0).toString();
+          } else if (!epoch.equals(current)) {
+            log.warn("Redis lost the notice history (epoch changed); clients are told to reset");
+            lastId = "0-0";
+            vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notice history lost (Redis data reset)"));
+          }
+          epoch = current;
+          backoff.reset();
+          read();
+          return null;
+        });
+  }
+
+  private void read() {
+    if (stopped) return;
+    conn.send(Request.cmd(Command.XREAD).arg("COUNT").arg(1000).arg("BLOCK").arg(BLOCK_MS)
+            .arg("STREAMS").arg(streamKey).arg(lastId))
+        .timeout(BLOCK_MS + config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .onSuccess(res -> {
+          if (res != null) publish(res.get(0).get(1));
+          read();
+        })
+        .onFailure(err -> {
+          if (stopped) return;
+          log.warn("notice tail lost Redis ({}); reconnecting", err.getMessage());
+          retry();
+        });
+  }
+
+  private void publish(Response entries) {
+    for (Response e : entries) {
+      lastId = e.get(0).toString();
+      metrics.noticeStreamed();
+      vertx.eventBus().publish(Addresses.NOTICE_APPENDED, StreamEntries.toNotice(e));
+    }
+  }
+
+  private void retry() {
+    if (conn != null) conn.close();
+    conn = null;
+    if (stopped) return;
+    vertx.setTimer(backoff.next(), t -> sync().onFailure(err -> retry()));
+  }
+}

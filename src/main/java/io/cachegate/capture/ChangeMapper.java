@@ -1,0 +1,86 @@
+package io.cachegate.capture;
+
+import io.cachegate.bus.Messages.Cause;
+import io.cachegate.bus.Messages.Invalidation;
+import io.cachegate.cache.Names;
+import io.cachegate.rules.InvalidationRule;
+import io.cachegate.rules.Targets;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns captured changes into invalidations by the {@code capture.tables} rules. Plain logic, no I/O.
+ * INSERT reads the new row, DELETE the old one, UPDATE both (so a row moved between categories
+ * invalidates both). Names that a row renders invalid (say, a value with a space) are dropped.
+ */
+public final class ChangeMapper {
+
+  private final Map<String, InvalidationRule> tables;
+
+  public ChangeMapper(Map<String, InvalidationRule> tables) {
+    this.tables = tables;
+  }
+
+  /** One outbox row; null when the table has no rule or the row renders no valid name. */
+  public Invalidation map(String table, String op, JsonObject oldRow, JsonObject newRow) {
+    InvalidationRule rule = tables.get(table);
+    if (rule == null) return null;
+    Targets t = Targets.EMPTY;
+    if (oldRow != null) t = t.plus(rule.render(oldRow));
+    if (newRow != null) t = t.plus(rule.render(newRow));
+    t = valid(t);
+    return t.isEmpty() ? null : new Invalidation(t, true, Cause.db(table, op));
+  }
+
+  /**
+   * A payload on a foreign channel: {@code {"table":..,"operation":..,<columns>}} mapped by the
+   * table's rule, or {@code {"keys":[..],"tags":[..],"prefixes":[..]}} taken as is.
+   * Throws {@link IllegalArgumentException} saying why a payload is unusable.
+   */
+  public Invalidation mapForeign(String channel, String payload) {
+    JsonObject o;
+    try {
+      o = new JsonObject(payload);
+    } catch (DecodeException | ClassCastException e) {
+      throw new IllegalArgumentException("payload is not a JSON object");
+    }
+    if (o.getValue("table") instanceof String table) {
+      String op = o.getValue("operation") instanceof String s ? s.toUpperCase(java.util.Locale.ROOT) : "NOTIFY";
+      if (!tables.containsKey(table)) throw new IllegalArgumentException("table '" + table + "' has no capture rule");
+      Invalidation inv = map(table, op, null, o);
+      if (inv == null) throw new IllegalArgumentException("payload for table '" + table + "' lacks the columns its rule needs");
+      return inv;
+    }
+    Targets t = new Targets(strings(o, "keys"), strings(o, "tags"), strings(o, "prefixes"));
+    Targets v = valid(t);
+    if (v.isEmpty()) throw new IllegalArgumentException("payload names no table and no valid keys, tags or prefixes");
+    return new Invalidation(v, true, new Cause("db", null, "NOTIFY", null, "channel " + channel));
+  }
+
+  private static List<String> strings(JsonObject o, String field) {
+    Object v = o.getValue(field);
+    if (v == null) return List.of();
+    if (!(v instanceof JsonArray a)) throw new IllegalArgumentException(field + " must be a list");
+    List<String> out = new ArrayList<>();
+    for (Object x : a) {
+      if (!(x instanceof String s)) throw new IllegalArgumentException(field + " must hold strings");
+      out.add(s);
+    }
+    return out;
+  }
+
+  private static Targets valid(Targets t) {
+    return new Targets(filter("key", t.keys()), filter("tag", t.tags()), filter("prefix", t.prefixes()));
+  }
+
+  private static List<String> filter(String kind, List<String> names) {
+    List<String> out = new ArrayList<>(names.size());
+    for (String n : names) if (Names.problem(kind, n) == null) out.add(n);
+    return out;
+  }
+}

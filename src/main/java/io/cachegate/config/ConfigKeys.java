@@ -1,0 +1,78 @@
+package io.cachegate.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Every scalar configuration key in one place: its path, type and default. This table drives the
+ * defaults, the {@code CACHEGATE_*} environment overrides and the check for unknown keys, so a key is
+ * added here once and nowhere else. Structured sections ({@code capture.tables}, {@code events},
+ * {@code strategies}, {@code auth.apiKeys}, list-valued keys) are {@link Kind#JSON}: their environment
+ * override is a JSON document.
+ */
+public final class ConfigKeys {
+
+  public enum Kind { INT, LONG, BOOL, STRING, JSON }
+
+  public record Key(String path, Kind kind, Object defaultValue) {
+    /** {@code http.maxBodyBytes} -> {@code CACHEGATE_HTTP_MAX_BODY_BYTES}. */
+    public String envName() {
+      StringBuilder sb = new StringBuilder("CACHEGATE_");
+      for (char c : path.toCharArray()) {
+        if (c == '.') sb.append('_');
+        else if (Character.isUpperCase(c)) sb.append('_').append(c);
+        else sb.append(Character.toUpperCase(c));
+      }
+      return sb.toString().toUpperCase(Locale.ROOT);
+    }
+  }
+
+  private ConfigKeys() {}
+
+  public static final List<Key> ALL = List.of(
+      new Key("http.host", Kind.STRING, "127.0.0.1"),
+      new Key("http.port", Kind.INT, 8080),
+      new Key("http.maxBodyBytes", Kind.LONG, 1_048_576L),
+      new Key("http.instances", Kind.INT, 0),
+      new Key("http.webroot", Kind.STRING, "webroot"),
+      new Key("redis.url", Kind.STRING, ""),
+      new Key("redis.namespace", Kind.STRING, ""),
+      new Key("redis.commandTimeoutMs", Kind.LONG, 2000L),
+      new Key("redis.poolSize", Kind.INT, 8),
+      new Key("redis.reconnectMaxDelayMs", Kind.LONG, 5000L),
+      new Key("postgres.url", Kind.STRING, ""),
+      new Key("postgres.channels", Kind.JSON, new JsonArray().add("cache_invalidation")),
+      new Key("postgres.poolSize", Kind.INT, 4),
+      new Key("postgres.queryTimeoutMs", Kind.LONG, 5000L),
+      new Key("capture.enabled", Kind.BOOL, true),
+      new Key("capture.wakeupChannel", Kind.STRING, "cachegate_outbox"),
+      new Key("capture.pollIntervalMs", Kind.LONG, 1000L),
+      new Key("capture.batchSize", Kind.INT, 500),
+      new Key("capture.reconnectMaxDelayMs", Kind.LONG, 5000L),
+      new Key("capture.tables", Kind.JSON, new JsonObject()),
+      new Key("events", Kind.JSON, new JsonObject()),
+      new Key("strategies", Kind.JSON, new JsonObject()),
+      new Key("cache.defaultTtl", Kind.LONG, 3600L),
+      new Key("cache.maxTtl", Kind.LONG, 2_592_000L),
+      new Key("cache.maxCascade", Kind.INT, 10_000),
+      new Key("cache.leaseTtlMs", Kind.LONG, 10_000L),
+      new Key("cache.sweepIntervalMs", Kind.LONG, 60_000L),
+      new Key("stream.historyMaxLen", Kind.LONG, 100_000L),
+      new Key("stream.maxReplay", Kind.INT, 10_000),
+      new Key("stream.maxFrameBytes", Kind.INT, 65_536),
+      new Key("stream.writeQueueMaxBytes", Kind.INT, 1_048_576),
+      new Key("stream.maxNamesPerSocket", Kind.INT, 1000),
+      new Key("stream.maxMalformedFrames", Kind.INT, 10),
+      new Key("auth.enabled", Kind.BOOL, null),
+      new Key("auth.apiKeys", Kind.JSON, new JsonArray()),
+      new Key("embedded.demoSchema", Kind.BOOL, true),
+      new Key("shutdown.graceMs", Kind.LONG, 10_000L));
+
+  public static Key find(String path) {
+    for (Key k : ALL) if (k.path().equals(path)) return k;
+    return null;
+  }
+}

@@ -1,0 +1,268 @@
+package io.cachegate.config;
+
+import io.cachegate.rules.InvalidationRule;
+import io.cachegate.rules.Template;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The validated, typed configuration. Built once at start-up by {@link ConfigLoader}; immutable, so
+ * every verticle may hold it. {@link #raw()} keeps the merged tree so it can travel as a verticle config.
+ */
+public record GatewayConfig(
+    Http http, Redis redis, Postgres postgres, Capture capture, Cache cache, Stream stream, Auth auth,
+    Map<String, InvalidationRule> events, Map<String, Strategy> strategies, boolean demoSchema,
+    long shutdownGraceMs, JsonObject raw) {
+
+  public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
+
+  public record Redis(String url, String namespace, long commandTimeoutMs, int poolSize, long reconnectMaxDelayMs) {
+    public boolean embedded() {
+      return url.isEmpty();
+    }
+  }
+
+  public record Postgres(String url, List<String> channels, int poolSize, long queryTimeoutMs) {
+    public boolean embedded() {
+      return url.isEmpty();
+    }
+  }
+
+  public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize,
+                        long reconnectMaxDelayMs, Map<String, InvalidationRule> tables) {}
+
+  public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs) {}
+
+  public record Stream(long historyMaxLen, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
+                       int maxNamesPerSocket, int maxMalformedFrames) {}
+
+  public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
+
+  /** An API key; {@code token} was read from the environment variable {@code tokenEnv}. */
+  public record ApiKey(String name, String tokenEnv, String token, Set<Scope> scopes) {
+    @Override
+    public String toString() {
+      return "ApiKey[" + name + ", env " + tokenEnv + ", scopes " + scopes + "]"; // never print the token
+    }
+  }
+
+  public record Auth(boolean enabled, List<ApiKey> apiKeys) {}
+
+  /** A data type's TTL policy: {@code strategies.<name>}. */
+  public record Strategy(String name, Long ttl, List<Template> tags, List<Template> dependsOn) {}
+
+  private static final Pattern IDENT = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+  static GatewayConfig from(JsonObject t, Map<String, String> env) {
+    Redis redis = new Redis(str(t, "redis.url"), str(t, "redis.namespace"),
+        range(t, "redis.commandTimeoutMs", 10, 600_000), (int) range(t, "redis.poolSize", 1, 1024),
+        range(t, "redis.reconnectMaxDelayMs", 10, 600_000));
+    Postgres pg = new Postgres(str(t, "postgres.url"), channels(t), (int) range(t, "postgres.poolSize", 1, 1024),
+        range(t, "postgres.queryTimeoutMs", 10, 600_000));
+    if (redis.embedded() != pg.embedded()) {
+      throw new ConfigException(redis.embedded() ? "redis.url" : "postgres.url",
+          "give both redis.url and postgres.url (external mode) or neither (embedded mode)");
+    }
+    if (!redis.embedded() && !redis.url.startsWith("redis://") && !redis.url.startsWith("rediss://")) {
+      throw new ConfigException("redis.url", "must start with redis:// or rediss://");
+    }
+    if (!pg.embedded() && !pg.url.startsWith("postgresql://") && !pg.url.startsWith("postgres://")) {
+      throw new ConfigException("postgres.url", "must start with postgresql://");
+    }
+    Http http = new Http(str(t, "http.host"), (int) range(t, "http.port", 0, 65535),
+        range(t, "http.maxBodyBytes", 64, 64L * 1024 * 1024), (int) range(t, "http.instances", 0, 256),
+        str(t, "http.webroot"));
+    if (http.host.isBlank()) throw new ConfigException("http.host", "must not be empty");
+    String wake = str(t, "capture.wakeupChannel");
+    if (!IDENT.matcher(wake).matches()) throw new ConfigException("capture.wakeupChannel", "must be a plain identifier");
+    Capture capture = new Capture(bool(t, "capture.enabled"), wake,
+        range(t, "capture.pollIntervalMs", 10, 3_600_000), (int) range(t, "capture.batchSize", 1, 100_000),
+        range(t, "capture.reconnectMaxDelayMs", 10, 600_000), tables(t));
+    long defaultTtl = range(t, "cache.defaultTtl", 1, Long.MAX_VALUE);
+    long maxTtl = range(t, "cache.maxTtl", 1, Long.MAX_VALUE);
+    if (defaultTtl > maxTtl) throw new ConfigException("cache.defaultTtl", "must not exceed cache.maxTtl (" + maxTtl + ")");
+    Cache cache = new Cache(defaultTtl, maxTtl, (int) range(t, "cache.maxCascade", 1, 1_000_000),
+        range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000));
+    Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
+        (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
+        (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
+        (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000));
+    Object authEnabled = ConfigLoader.get(t, "auth.enabled");
+    if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");
+    boolean authOn = authEnabled == null ? !redis.embedded() : (Boolean) authEnabled;
+    Auth auth = new Auth(authOn, apiKeys(t, env));
+    if (auth.enabled && auth.apiKeys.isEmpty()) {
+      throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
+          + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
+    }
+    return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
+        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), t.copy());
+  }
+
+  public boolean embedded() {
+    return redis.embedded();
+  }
+
+  /** A copy with the given service URLs (used once embedded services are up). */
+  public GatewayConfig withUrls(String redisUrl, String postgresUrl) {
+    return new GatewayConfig(http,
+        new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs),
+        new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
+        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, raw);
+  }
+
+  /** A copy listening on another port (tests, several instances on one host). */
+  public GatewayConfig withPort(int port) {
+    return new GatewayConfig(new Http(http.host, port, http.maxBodyBytes, http.instances, http.webroot),
+        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, raw);
+  }
+
+  // ---- readers with the key in every message ----
+
+  private static String str(JsonObject t, String path) {
+    Object v = ConfigLoader.get(t, path);
+    if (v == null) return "";
+    if (v instanceof String s) return s.trim();
+    if (v instanceof Number || v instanceof Boolean) return v.toString();
+    throw new ConfigException(path, "must be a string");
+  }
+
+  private static boolean bool(JsonObject t, String path) {
+    Object v = ConfigLoader.get(t, path);
+    if (v instanceof Boolean b) return b;
+    throw new ConfigException(path, "must be true or false, got " + v);
+  }
+
+  private static long range(JsonObject t, String path, long min, long max) {
+    Object v = ConfigLoader.get(t, path);
+    if (!(v instanceof Number n) || (n.doubleValue() != Math.rint(n.doubleValue()))) {
+      throw new ConfigException(path, "must be a whole number, got " + v);
+    }
+    long l = n.longValue();
+    if (l < min || l > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + l);
+    return l;
+  }
+
+  private static List<String> channels(JsonObject t) {
+    Object v = ConfigLoader.get(t, "postgres.channels");
+    if (!(v instanceof JsonArray arr)) throw new ConfigException("postgres.channels", "must be a list of channel names");
+    List<String> out = new ArrayList<>();
+    for (Object o : arr) {
+      if (!(o instanceof String s) || !IDENT.matcher(s).matches()) {
+        throw new ConfigException("postgres.channels", "'" + o + "' is not a plain identifier");
+      }
+      out.add(s);
+    }
+    return List.copyOf(out);
+  }
+
+  private static JsonObject section(JsonObject t, String path) {
+    Object v = ConfigLoader.get(t, path);
+    if (v == null) return new JsonObject();
+    if (!(v instanceof JsonObject o)) throw new ConfigException(path, "must be a mapping");
+    return o;
+  }
+
+  private static Map<String, InvalidationRule> tables(JsonObject t) {
+    Map<String, InvalidationRule> out = new LinkedHashMap<>();
+    JsonObject s = section(t, "capture.tables");
+    for (String table : s.fieldNames()) {
+      String where = "capture.tables." + table;
+      if (!Pattern.matches("([A-Za-z_][A-Za-z0-9_]*\\.)?[A-Za-z_][A-Za-z0-9_]*", table)) {
+        throw new ConfigException(where, "table name must be an identifier, optionally schema-qualified");
+      }
+      out.put(table, rule(table, s.getValue(table), where));
+    }
+    return Map.copyOf(out);
+  }
+
+  private static Map<String, InvalidationRule> events(JsonObject t) {
+    Map<String, InvalidationRule> out = new LinkedHashMap<>();
+    JsonObject s = section(t, "events");
+    for (String name : s.fieldNames()) out.put(name, rule(name, s.getValue(name), "events." + name));
+    return Map.copyOf(out);
+  }
+
+  private static InvalidationRule rule(String name, Object spec, String where) {
+    if (!(spec instanceof JsonObject o)) throw new ConfigException(where, "must be a mapping with keys, tags and/or prefixes");
+    try {
+      return InvalidationRule.parse(name, o, where);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(where, e.getMessage());
+    }
+  }
+
+  private static Map<String, Strategy> strategies(JsonObject t, long maxTtl) {
+    Map<String, Strategy> out = new LinkedHashMap<>();
+    JsonObject s = section(t, "strategies");
+    for (String name : s.fieldNames()) {
+      String where = "strategies." + name;
+      if (!(s.getValue(name) instanceof JsonObject o)) throw new ConfigException(where, "must be a mapping");
+      Long ttl = null;
+      if (o.getValue("ttl") != null) {
+        JsonObject holder = new JsonObject().put("ttl", o.getValue("ttl"));
+        ttl = range(holder, "ttl", 1, maxTtl);
+      }
+      for (String f : o.fieldNames()) {
+        if (!List.of("ttl", "tags", "dependsOn").contains(f)) {
+          throw new ConfigException(where + "." + f, "unknown (allowed: ttl, tags, dependsOn)");
+        }
+      }
+      try {
+        JsonObject templ = new JsonObject().put("keys", o.getValue("dependsOn")).put("tags", o.getValue("tags"));
+        List<Template> tags = templates(templ, "tags", where);
+        List<Template> deps = templates(templ, "keys", where + ".dependsOn");
+        out.put(name, new Strategy(name, ttl, tags, deps));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(where, e.getMessage());
+      }
+    }
+    return Map.copyOf(out);
+  }
+
+  private static List<Template> templates(JsonObject spec, String field, String where) {
+    Object v = spec.getValue(field);
+    if (v == null) return List.of();
+    if (!(v instanceof JsonArray arr)) throw new IllegalArgumentException(where + " " + field + " must be a list");
+    List<Template> out = new ArrayList<>();
+    for (Object o : arr) out.add(Template.parse(String.valueOf(o)));
+    return List.copyOf(out);
+  }
+
+  private static List<ApiKey> apiKeys(JsonObject t, Map<String, String> env) {
+    Object v = ConfigLoader.get(t, "auth.apiKeys");
+    if (!(v instanceof JsonArray arr)) throw new ConfigException("auth.apiKeys", "must be a list of {name, tokenEnv, scopes}");
+    List<ApiKey> out = new ArrayList<>();
+    for (int i = 0; i < arr.size(); i++) {
+      String where = "auth.apiKeys[" + i + "]";
+      if (!(arr.getValue(i) instanceof JsonObject o)) throw new ConfigException(where, "must be a mapping {name, tokenEnv, scopes}");
+      String name = o.getString("name", "");
+      String envName = o.getString("tokenEnv", "");
+      if (name.isBlank()) throw new ConfigException(where + ".name", "is required");
+      if (envName.isBlank()) throw new ConfigException(where + ".tokenEnv", "is required: the environment variable holding the key");
+      String token = env.get(envName);
+      if (token == null || token.length() < 16) {
+        throw new ConfigException(where + ".tokenEnv", "environment variable " + envName + " is unset or shorter than 16 characters");
+      }
+      Set<Scope> scopes = new java.util.HashSet<>();
+      JsonArray sc = o.getJsonArray("scopes", new JsonArray());
+      for (Object s : sc) {
+        try {
+          scopes.add(Scope.valueOf(String.valueOf(s).toUpperCase(java.util.Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+          throw new ConfigException(where + ".scopes", "unknown scope '" + s + "' (read, write, invalidate, admin)");
+        }
+      }
+      if (scopes.isEmpty()) throw new ConfigException(where + ".scopes", "names no scope");
+      out.add(new ApiKey(name, envName, token, Set.copyOf(scopes)));
+    }
+    return List.copyOf(out);
+  }
+}

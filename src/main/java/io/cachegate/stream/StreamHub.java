@@ -1,0 +1,296 @@
+package io.cachegate.stream;
+
+import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Messages.HistoryQuery;
+import io.cachegate.bus.Messages.HistoryReset;
+import io.cachegate.bus.Messages.HistoryResult;
+import io.cachegate.bus.Messages.Notice;
+import io.cachegate.cache.NoticeIds;
+import io.cachegate.config.GatewayConfig;
+import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.stream.Frames.BadFrame;
+import io.cachegate.stream.Frames.ClientFrame;
+import io.cachegate.stream.Frames.Ping;
+import io.cachegate.stream.Frames.Subscribe;
+import io.cachegate.stream.Frames.Unsubscribe;
+import io.cachegate.stream.SubscriptionIndex.Match;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.ServerWebSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The WebSocket side of one HTTP verticle instance: its clients, their subscriptions and the index
+ * over them. Everything here runs on that instance's event loop, so nothing is locked; each
+ * instance consumes {@link Addresses#NOTICE_APPENDED} and fans out to its own clients.
+ *
+ * <p>Per client, frames are handled one at a time (a subscribe with {@code since} waits for the
+ * history before the next frame is read), and every notice is delivered at most once in id order:
+ * while a subscribe recovers, live notices are held back and released after its {@code subscribed}
+ * reply, skipping those the history already covered.
+ */
+public final class StreamHub {
+
+  private static final Logger log = LoggerFactory.getLogger(StreamHub.class);
+  private static final int MAX_QUEUED_FRAMES = 64;
+
+  private final Vertx vertx;
+  private final GatewayConfig.Stream config;
+  private final GatewayMetrics metrics;
+  private final SubscriptionIndex<Session> index = new SubscriptionIndex<>();
+  private final Set<Session> sessions = new LinkedHashSet<>();
+  private final Set<Session> allSubscribers = new LinkedHashSet<>();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private String lastNoticeId = NoticeIds.ZERO;
+
+  /** One connected client. Owned by the hub. */
+  final class Session {
+    final ServerWebSocket ws;
+    final Set<String> keys = new LinkedHashSet<>();
+    final Set<String> tags = new LinkedHashSet<>();
+    final Set<String> prefixes = new LinkedHashSet<>();
+    final ArrayDeque<String> inbox = new ArrayDeque<>();
+    boolean all; // subscribed to every notice
+    List<Notice> held; // non-null while a subscribe recovers
+    String lastSentId = "";
+    boolean busy;
+    boolean closed;
+    int malformed;
+
+    Session(ServerWebSocket ws) {
+      this.ws = ws;
+    }
+
+    int names() {
+      return keys.size() + tags.size() + prefixes.size();
+    }
+  }
+
+  public StreamHub(Vertx vertx, GatewayConfig.Stream config, GatewayMetrics metrics) {
+    this.vertx = vertx;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  public Future<Void> start() {
+    consumers.add(vertx.eventBus().<Notice>localConsumer(Addresses.NOTICE_APPENDED, m -> onNotice(m.body())));
+    consumers.add(vertx.eventBus().<HistoryReset>localConsumer(Addresses.NOTICE_RESET, m -> onReset(m.body().reason())));
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
+  }
+
+  /** Closes every socket with 1001 (going away). */
+  public Future<Void> stop() {
+    List<Future<Void>> closing = new ArrayList<>();
+    consumers.forEach(c -> closing.add(c.unregister()));
+    for (Session s : new ArrayList<>(sessions)) {
+      closing.add(s.ws.close((short) 1001, "gateway shutting down").otherwise(err -> null));
+    }
+    return Future.join(closing).mapEmpty();
+  }
+
+  public int clients() {
+    return sessions.size();
+  }
+
+  public void accept(ServerWebSocket ws) {
+    Session s = new Session(ws);
+    sessions.add(s);
+    metrics.streamClients.incrementAndGet();
+    ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
+    ws.textMessageHandler(text -> onText(s, text));
+    ws.binaryMessageHandler(buf -> malformed(s, null, "unsupported", "binary frames are not supported; send JSON text"));
+    ws.exceptionHandler(err -> log.debug("stream client error: {}", err.getMessage()));
+    ws.closeHandler(v -> forget(s));
+  }
+
+  private void forget(Session s) {
+    if (s.closed) return;
+    s.closed = true;
+    sessions.remove(s);
+    allSubscribers.remove(s);
+    metrics.streamClients.decrementAndGet();
+    metrics.streamSubscriptions.addAndGet(-s.names());
+    s.keys.forEach(k -> index.removeKey(k, s));
+    s.tags.forEach(t -> index.removeTag(t, s));
+    s.prefixes.forEach(p -> index.removePrefix(p, s));
+  }
+
+  // ---- client frames ----
+
+  private void onText(Session s, String text) {
+    if (s.closed) return;
+    if (s.busy) {
+      if (s.inbox.size() >= MAX_QUEUED_FRAMES) {
+        metrics.rejected("stream_rate");
+        send(s, Frames.error(null, "rate_limited", "too many frames while a subscribe is in progress; frame dropped"));
+      } else {
+        s.inbox.add(text);
+      }
+      return;
+    }
+    ClientFrame frame;
+    try {
+      frame = Frames.parse(text);
+    } catch (BadFrame e) {
+      malformed(s, e.id, e.code, e.getMessage());
+      return;
+    }
+    s.malformed = 0;
+    if (frame instanceof Ping p) {
+      send(s, Frames.pong(p.id()));
+    } else if (frame instanceof Unsubscribe u) {
+      unsubscribe(s, u);
+    } else if (frame instanceof Subscribe sub) {
+      subscribe(s, sub);
+    }
+    next(s);
+  }
+
+  private void next(Session s) {
+    while (!s.busy && !s.closed && !s.inbox.isEmpty()) onText(s, s.inbox.poll());
+  }
+
+  private void malformed(Session s, String id, String code, String message) {
+    metrics.rejected("stream_" + code);
+    send(s, Frames.error(id, code, message));
+    if (++s.malformed >= config.maxMalformedFrames()) {
+      s.ws.close((short) 1008, "too many malformed frames");
+    }
+  }
+
+  private void unsubscribe(Session s, Unsubscribe u) {
+    int before = s.names();
+    for (String k : u.keys()) if (s.keys.remove(k)) index.removeKey(k, s);
+    for (String t : u.tags()) if (s.tags.remove(t)) index.removeTag(t, s);
+    for (String p : u.prefixes()) if (s.prefixes.remove(p)) index.removePrefix(p, s);
+    if (u.all()) {
+      s.all = false;
+      allSubscribers.remove(s);
+    }
+    metrics.streamSubscriptions.addAndGet(s.names() - before);
+    send(s, Frames.unsubscribed(u.id()));
+  }
+
+  private void subscribe(Session s, Subscribe sub) {
+    int added = (int) (sub.keys().stream().filter(k -> !s.keys.contains(k)).count()
+        + sub.tags().stream().filter(t -> !s.tags.contains(t)).count()
+        + sub.prefixes().stream().filter(p -> !s.prefixes.contains(p)).count());
+    if (s.names() + added > config.maxNamesPerSocket()) {
+      metrics.rejected("stream_limit");
+      send(s, Frames.error(sub.id(), "too_many_subscriptions", "a socket may subscribe to at most "
+          + config.maxNamesPerSocket() + " names; nothing of this request was subscribed"));
+      return;
+    }
+    for (String k : sub.keys()) if (s.keys.add(k)) index.addKey(k, s);
+    for (String t : sub.tags()) if (s.tags.add(t)) index.addTag(t, s);
+    for (String p : sub.prefixes()) if (s.prefixes.add(p)) index.addPrefix(p, s);
+    if (sub.all()) {
+      s.all = true;
+      allSubscribers.add(s);
+    }
+    metrics.streamSubscriptions.addAndGet(added);
+
+    s.busy = true;
+    s.held = new ArrayList<>();
+    vertx.eventBus().<HistoryResult>request(Addresses.NOTICE_HISTORY, new HistoryQuery(sub.since(), config.maxReplay()))
+        .map(m -> m.body())
+        .onComplete(ar -> {
+          if (s.closed) return;
+          if (ar.succeeded() && sub.since() != null && ar.result().complete()) {
+            for (Notice n : ar.result().notices()) deliverNow(s, n);
+            advance(s, ar.result().position());
+            send(s, Frames.subscribed(sub.id(), ar.result().position(), true));
+          } else {
+            String position = ar.succeeded() ? ar.result().position() : lastNoticeId;
+            if (sub.since() != null) {
+              send(s, Frames.reset(ar.succeeded()
+                  ? "the notice history no longer reaches back to " + sub.since()
+                  : "the notice history is unavailable"));
+            }
+            advance(s, position);
+            send(s, Frames.subscribed(sub.id(), position, false));
+          }
+          List<Notice> held = s.held;
+          s.held = null;
+          s.busy = false;
+          for (Notice n : held) deliverNow(s, n);
+          next(s);
+        });
+  }
+
+  private static void advance(Session s, String position) {
+    if (position.compareTo(s.lastSentId) > 0) s.lastSentId = position;
+  }
+
+  // ---- notices ----
+
+  private void onNotice(Notice n) {
+    if (n.id().compareTo(lastNoticeId) > 0) lastNoticeId = n.id();
+    Map<Session, Match> matches = index.match(n);
+    for (Session s : allSubscribers) matches.put(s, everything(n));
+    for (Map.Entry<Session, Match> e : matches.entrySet()) {
+      Session s = e.getKey();
+      if (s.held != null) {
+        if (s.held.size() >= config.maxReplay()) slow(s);
+        else s.held.add(n);
+      } else {
+        deliver(s, n, e.getValue());
+      }
+    }
+  }
+
+  private static Match everything(Notice n) {
+    Match m = new Match();
+    m.keys.addAll(n.keys());
+    m.tags.addAll(n.tags());
+    m.prefixes.addAll(n.prefixes());
+    return m;
+  }
+
+  private void deliverNow(Session s, Notice n) {
+    Match m = s.all ? everything(n) : SubscriptionIndex.matchOne(n, s.keys, s.tags, s.prefixes);
+    if (!SubscriptionIndex.isEmpty(m)) deliver(s, n, m);
+  }
+
+  private void deliver(Session s, Notice n, Match m) {
+    if (n.id().compareTo(s.lastSentId) <= 0) return; // already covered (replay or an earlier delivery)
+    s.lastSentId = n.id();
+    send(s, Frames.invalidate(n, m.keys, m.tags, m.prefixes));
+  }
+
+  private void onReset(String reason) {
+    lastNoticeId = NoticeIds.ZERO;
+    for (Session s : sessions) {
+      s.lastSentId = "";
+      send(s, Frames.reset(reason));
+    }
+  }
+
+  private void send(Session s, String frame) {
+    if (s.closed) return;
+    if (s.ws.writeQueueFull()) {
+      slow(s);
+      return;
+    }
+    s.ws.writeTextMessage(frame);
+    metrics.frameSent();
+  }
+
+  /** A client that cannot keep up: told to reset, then closed with 1013 (try again later). */
+  private void slow(Session s) {
+    if (s.closed) return;
+    metrics.slowClientDropped();
+    s.ws.writeTextMessage(Frames.reset("client too slow: notices were dropped"));
+    s.ws.close((short) 1013, "client too slow");
+    forget(s);
+  }
+}

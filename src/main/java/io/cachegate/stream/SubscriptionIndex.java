@@ -1,0 +1,108 @@
+package io.cachegate.stream;
+
+import io.cachegate.bus.Messages.Notice;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Who is subscribed to what, indexed so that matching a notice costs the size of the notice, not the
+ * number of clients: exact keys in a sorted map (sorted so a prefix invalidation finds the key
+ * subscribers under it), tags in a hash map, prefixes in a {@link PrefixTrie}. Not thread-safe: one
+ * per stream hub, used only on that hub's event loop.
+ *
+ * <p>What a subscriber hears of a notice, and is shown in its frame:
+ * <ul>
+ *   <li>a notice key it subscribed to, or that starts with a prefix it subscribed to;</li>
+ *   <li>a notice tag it subscribed to;</li>
+ *   <li>a notice prefix that starts with one of its prefixes, that one of its prefixes starts with, or
+ *       that one of its keys starts with (the invalidation covers that key).</li>
+ * </ul>
+ */
+public final class SubscriptionIndex<S> {
+
+  /** What of one notice a subscriber may see. */
+  public static final class Match {
+    public final Set<String> keys = new LinkedHashSet<>();
+    public final Set<String> tags = new LinkedHashSet<>();
+    public final Set<String> prefixes = new LinkedHashSet<>();
+  }
+
+  private final TreeMap<String, Set<S>> keys = new TreeMap<>();
+  private final Map<String, Set<S>> tags = new HashMap<>();
+  private final PrefixTrie<S> prefixes = new PrefixTrie<>();
+
+  public void addKey(String key, S s) {
+    keys.computeIfAbsent(key, k -> new LinkedHashSet<>(2)).add(s);
+  }
+
+  public void addTag(String tag, S s) {
+    tags.computeIfAbsent(tag, k -> new LinkedHashSet<>(2)).add(s);
+  }
+
+  public void addPrefix(String prefix, S s) {
+    prefixes.add(prefix, s);
+  }
+
+  public void removeKey(String key, S s) {
+    remove(keys, key, s);
+  }
+
+  public void removeTag(String tag, S s) {
+    remove(tags, tag, s);
+  }
+
+  public void removePrefix(String prefix, S s) {
+    prefixes.remove(prefix, s);
+  }
+
+  private static <S> void remove(Map<String, Set<S>> map, String name, S s) {
+    Set<S> set = map.get(name);
+    if (set != null && set.remove(s) && set.isEmpty()) map.remove(name);
+  }
+
+  /** The subscribers a notice reaches, each with the part of the notice it may see. */
+  public Map<S, Match> match(Notice n) {
+    Map<S, Match> out = new LinkedHashMap<>();
+    for (String k : n.keys()) {
+      Set<S> exact = keys.get(k);
+      if (exact != null) for (S s : exact) out.computeIfAbsent(s, x -> new Match()).keys.add(k);
+      prefixes.prefixesOf(k, (p, s) -> out.computeIfAbsent(s, x -> new Match()).keys.add(k));
+    }
+    for (String t : n.tags()) {
+      Set<S> set = tags.get(t);
+      if (set != null) for (S s : set) out.computeIfAbsent(s, x -> new Match()).tags.add(t);
+    }
+    for (String p : n.prefixes()) {
+      prefixes.prefixesOf(p, (q, s) -> out.computeIfAbsent(s, x -> new Match()).prefixes.add(p));
+      prefixes.extensionsOf(p, (q, s) -> out.computeIfAbsent(s, x -> new Match()).prefixes.add(p));
+      for (Set<S> set : keys.subMap(p, true, p + Character.MAX_VALUE, true).values()) {
+        for (S s : set) out.computeIfAbsent(s, x -> new Match()).prefixes.add(p);
+      }
+    }
+    return out;
+  }
+
+  /** The same rules as {@link #match} for one subscriber's sets, without an index (used for replay). */
+  public static Match matchOne(Notice n, Set<String> keys, Set<String> tags, Set<String> prefixes) {
+    Match m = new Match();
+    for (String k : n.keys()) {
+      if (keys.contains(k) || prefixes.stream().anyMatch(k::startsWith)) m.keys.add(k);
+    }
+    for (String t : n.tags()) if (tags.contains(t)) m.tags.add(t);
+    for (String p : n.prefixes()) {
+      if (prefixes.stream().anyMatch(q -> p.startsWith(q) || q.startsWith(p)) || keys.stream().anyMatch(k -> k.startsWith(p))) {
+        m.prefixes.add(p);
+      }
+    }
+    return m;
+  }
+
+  public static boolean isEmpty(Match m) {
+    return m.keys.isEmpty() && m.tags.isEmpty() && m.prefixes.isEmpty();
+  }
+}

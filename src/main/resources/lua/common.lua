@@ -1,0 +1,45 @@
+-- Shared helpers, prepended to every script by RedisScripts. Data model (ns = redis.namespace):
+--   ns..key            the value, as JSON text, with the entry's TTL
+--   ns..'cg:m:'..key   hash: v (version), tags (JSON), deps (JSON), sliding ('1'/'0'), ttl (ms); same TTL
+--   ns..'cg:t:'..tag   zset of keys filed under the tag, score = the key's expiry (ms)
+--   ns..'cg:d:'..key   zset of keys that depend on key, score = the dependent's expiry (ms)
+--   ns..'cg:k'         zset of live keys, all scores 0, for prefix look-ups by ZRANGEBYLEX
+--   ns..'cg:x'         zset of live keys, score = expiry (ms), to sweep cg:k
+--   ns..'cg:l:'..key   a fill lease token, with the lease TTL
+--   ns..'cg:ver'       the version counter
+--   ns..'cg:notices'   the notice stream
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function json_array(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
+local function decode_array(s)
+  if not s or s == '' then return {} end
+  local ok, v = pcall(cjson.decode, s)
+  if ok and type(v) == 'table' then return v end
+  return {}
+end
+
+-- a zset that indexes entries lives as long as its longest-lived member
+local function extend(zkey, ttl_ms)
+  local cur = redis.call('PTTL', zkey)
+  if cur >= 0 and cur < ttl_ms then redis.call('PEXPIRE', zkey, ttl_ms) end
+  if cur == -1 then redis.call('PEXPIRE', zkey, ttl_ms) end
+end
+
+-- forget the index entries of keys that expired on their own (bounded work per call)
+local function sweep(ns, now, limit)
+  local expired = redis.call('ZRANGEBYSCORE', ns .. 'cg:x', '-inf', now, 'LIMIT', 0, limit)
+  for _, k in ipairs(expired) do
+    if redis.call('EXISTS', ns .. k) == 0 then
+      redis.call('ZREM', ns .. 'cg:k', k)
+      redis.call('ZREM', ns .. 'cg:x', k)
+    end
+  end
+  return #expired
+end

@@ -1,0 +1,67 @@
+-- ARGV: ns, max_cascade, history_max_len, requests_json
+-- requests_json: [{"keys":[..],"tags":[..],"prefixes":[..],"cascade":bool,"cause":{..}}, ..]
+-- Each request removes its keys, the live keys filed under its tags, the live keys starting with its
+-- prefixes and (with cascade) their dependents, voids their leases, and appends one notice.
+-- returns, per request: {notice_id, keys_json, truncated(0/1)}
+local ns = ARGV[1]
+local max_cascade = tonumber(ARGV[2])
+local max_len = ARGV[3]
+local requests = cjson.decode(ARGV[4])
+local now = now_ms()
+local results = {}
+
+for _, req in ipairs(requests) do
+  local keys, seen = {}, {}
+  local function add(k)
+    if not seen[k] then seen[k] = true; keys[#keys + 1] = k; return true end
+    return false
+  end
+  for _, k in ipairs(req.keys or {}) do add(k) end
+  for _, t in ipairs(req.tags or {}) do
+    local z = ns .. 'cg:t:' .. t
+    for _, k in ipairs(redis.call('ZRANGEBYSCORE', z, now, '+inf')) do add(k) end
+    redis.call('DEL', z)
+  end
+  for _, p in ipairs(req.prefixes or {}) do
+    for _, k in ipairs(redis.call('ZRANGEBYLEX', ns .. 'cg:k', '[' .. p, '[' .. p .. '\255')) do add(k) end
+  end
+  local truncated = 0
+  if req.cascade then
+    local added, i = 0, 1
+    while i <= #keys and truncated == 0 do
+      for _, d in ipairs(redis.call('ZRANGEBYSCORE', ns .. 'cg:d:' .. keys[i], now, '+inf')) do
+        if not seen[d] then
+          if added >= max_cascade then truncated = 1; break end
+          add(d)
+          added = added + 1
+        end
+      end
+      i = i + 1
+    end
+  end
+
+  local tags, tag_seen = {}, {}
+  for _, t in ipairs(req.tags or {}) do
+    if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
+  end
+  for _, k in ipairs(keys) do
+    local mkey = ns .. 'cg:m:' .. k
+    local m = redis.call('HMGET', mkey, 'tags', 'deps')
+    for _, t in ipairs(decode_array(m[1])) do
+      if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
+      redis.call('ZREM', ns .. 'cg:t:' .. t, k)
+    end
+    for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
+    redis.call('DEL', ns .. k, mkey, ns .. 'cg:l:' .. k)
+    redis.call('ZREM', ns .. 'cg:k', k)
+    redis.call('ZREM', ns .. 'cg:x', k)
+  end
+
+  local keys_json = json_array(keys)
+  local id = redis.call('XADD', ns .. 'cg:notices', 'MAXLEN', '~', max_len, '*',
+      'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
+      'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now))
+  results[#results + 1] = {id, keys_json, truncated}
+end
+sweep(ns, now, 20)
+return results

@@ -1,0 +1,47 @@
+-- ARGV: ns, key, value, ttl_ms, tags_json, deps_json, sliding, if_version, lease
+-- returns {'ok', version, ttl_ms} or {'version_mismatch', current} or {'lease_voided'}
+local ns, key, value = ARGV[1], ARGV[2], ARGV[3]
+local ttl = tonumber(ARGV[4])
+local tags, deps = decode_array(ARGV[5]), decode_array(ARGV[6])
+local sliding, if_version, lease = ARGV[7], ARGV[8], ARGV[9]
+local now = now_ms()
+local mkey = ns .. 'cg:m:' .. key
+
+if lease ~= '' then
+  if redis.call('GET', ns .. 'cg:l:' .. key) ~= lease then return {'lease_voided'} end
+end
+local exists = redis.call('EXISTS', ns .. key) == 1
+if if_version ~= '' then
+  local cur = exists and redis.call('HGET', mkey, 'v') or false
+  if cur ~= if_version then return {'version_mismatch', cur or ''} end
+end
+if lease ~= '' then redis.call('DEL', ns .. 'cg:l:' .. key) end
+
+-- drop the previous filing of this key, so re-tagging leaves nothing behind
+if exists then
+  for _, t in ipairs(decode_array(redis.call('HGET', mkey, 'tags'))) do redis.call('ZREM', ns .. 'cg:t:' .. t, key) end
+  for _, d in ipairs(decode_array(redis.call('HGET', mkey, 'deps'))) do redis.call('ZREM', ns .. 'cg:d:' .. d, key) end
+end
+
+local version = tostring(redis.call('INCR', ns .. 'cg:ver'))
+local exp = now + ttl
+redis.call('SET', ns .. key, value, 'PX', ttl)
+redis.call('DEL', mkey)
+redis.call('HSET', mkey, 'v', version, 'tags', json_array(tags), 'deps', json_array(deps), 'sliding', sliding, 'ttl', ttl)
+redis.call('PEXPIRE', mkey, ttl)
+for _, t in ipairs(tags) do
+  local z = ns .. 'cg:t:' .. t
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+  redis.call('ZADD', z, exp, key)
+  extend(z, ttl)
+end
+for _, d in ipairs(deps) do
+  local z = ns .. 'cg:d:' .. d
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+  redis.call('ZADD', z, exp, key)
+  extend(z, ttl)
+end
+redis.call('ZADD', ns .. 'cg:k', 0, key)
+redis.call('ZADD', ns .. 'cg:x', exp, key)
+sweep(ns, now, 20)
+return {'ok', version, ttl}
