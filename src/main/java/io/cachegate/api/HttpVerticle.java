@@ -7,6 +7,7 @@ import io.cachegate.stream.StreamHub;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
@@ -38,7 +39,9 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/v1/stream").handler(ctx -> stream(ctx, auth));
     api.mount(router);
-    router.route("/*").handler(StaticHandler.create(config.http().webroot()).setCachingEnabled(false));
+    StaticHandler files = StaticHandler.create(config.http().webroot()).setCachingEnabled(false);
+    // the dashboard: GET and HEAD outside the API paths, so those keep their own 404 and 405 answers
+    router.routeWithRegex("^/(?!v1/|health$|metrics$).*").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(files);
     api.mountErrors(router);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.http().host())

@@ -242,7 +242,7 @@ public final class RestApi {
 
   private static JsonObject jsonBody(RoutingContext ctx) {
     var b = ctx.body();
-    if (b == null || b.length() == 0) throw ApiError.badRequest("a JSON object body is required");
+    if (b == null || b.buffer() == null || b.length() <= 0) throw ApiError.badRequest("a JSON object body is required");
     try {
       Object v = Json.decodeValue(b.buffer());
       if (v instanceof JsonObject o) return o;

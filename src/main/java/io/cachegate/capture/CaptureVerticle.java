@@ -42,6 +42,8 @@ import java.util.concurrent.TimeUnit;
 public final class CaptureVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(CaptureVerticle.class);
+  /** The {@code application_name} of the LISTEN connection, so operators (and tests) can find it. */
+  public static final String LISTENER_NAME = "cachegate-listener";
 
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
@@ -61,12 +63,14 @@ public final class CaptureVerticle extends VerticleBase {
     this.config = config;
     this.metrics = metrics;
     this.mapper = new ChangeMapper(config.capture().tables());
-    this.listenBackoff = new Backoff(50, config.capture().reconnectMaxDelayMs());
+    this.listenBackoff = new Backoff(config.capture().reconnectMinDelayMs(), config.capture().reconnectMaxDelayMs());
   }
 
   @Override
   public Future<?> start() {
     PgConnectOptions connect = PgConnectOptions.fromUri(config.postgres().url());
+    connect.addProperty("application_name", "cachegate");
+    PgConnectOptions listen = new PgConnectOptions(connect).addProperty("application_name", LISTENER_NAME);
     pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(config.postgres().poolSize()).setName("cachegate-capture"))
         .connectingTo(connect)
@@ -76,7 +80,7 @@ public final class CaptureVerticle extends VerticleBase {
     return healthConsumer.completion()
         .compose(v -> OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables()))
         .onSuccess(v -> {
-          subscriber = PgSubscriber.subscriber(vertx, connect)
+          subscriber = PgSubscriber.subscriber(vertx, listen)
               .reconnectPolicy(attempt -> {
                 listening = false;
                 metrics.captureReconnect();

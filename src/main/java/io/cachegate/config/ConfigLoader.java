@@ -41,7 +41,7 @@ public final class ConfigLoader {
     return GatewayConfig.from(merged, env);
   }
 
-  static JsonObject readYaml(Path file) {
+  public static JsonObject readYaml(Path file) {
     if (!Files.isRegularFile(file)) {
       throw new ConfigException("config file", "cannot read " + file.toAbsolutePath());
     }

@@ -36,7 +36,7 @@ public record GatewayConfig(
   }
 
   public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize,
-                        long reconnectMaxDelayMs, Map<String, InvalidationRule> tables) {}
+                        long reconnectMinDelayMs, long reconnectMaxDelayMs, Map<String, InvalidationRule> tables) {}
 
   public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs) {}
 
@@ -84,7 +84,10 @@ public record GatewayConfig(
     if (!IDENT.matcher(wake).matches()) throw new ConfigException("capture.wakeupChannel", "must be a plain identifier");
     Capture capture = new Capture(bool(t, "capture.enabled"), wake,
         range(t, "capture.pollIntervalMs", 10, 3_600_000), (int) range(t, "capture.batchSize", 1, 100_000),
-        range(t, "capture.reconnectMaxDelayMs", 10, 600_000), tables(t));
+        range(t, "capture.reconnectMinDelayMs", 1, 600_000), range(t, "capture.reconnectMaxDelayMs", 10, 600_000), tables(t));
+    if (capture.reconnectMinDelayMs() > capture.reconnectMaxDelayMs()) {
+      throw new ConfigException("capture.reconnectMinDelayMs", "must not exceed capture.reconnectMaxDelayMs");
+    }
     long defaultTtl = range(t, "cache.defaultTtl", 1, Long.MAX_VALUE);
     long maxTtl = range(t, "cache.maxTtl", 1, Long.MAX_VALUE);
     if (defaultTtl > maxTtl) throw new ConfigException("cache.defaultTtl", "must not exceed cache.maxTtl (" + maxTtl + ")");

@@ -1,0 +1,63 @@
+package io.cachegate.config;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+  @Test
+  void theShippedFileLoadsInEmbeddedModeWithTheContractRules() {
+    GatewayConfig c = ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of());
+    assertThat(c.embedded()).isTrue();
+    assertThat(c.auth().enabled()).isFalse();
+    assertThat(c.http().port()).isEqualTo(8080);
+    assertThat(c.capture().tables()).containsKeys("users", "products");
+    assertThat(c.events()).containsKey("user_updated");
+    assertThat(c.strategies().get("user_profile").ttl()).isEqualTo(1800);
+    assertThat(c.postgres().channels()).containsExactly("cache_invalidation");
+  }
+
+  @Test
+  void environmentOverridesTheFile() {
+    GatewayConfig c = ConfigLoader.load(Path.of("config", "gateway.yaml"),
+        Map.of("CACHEGATE_HTTP_PORT", "9999", "CACHEGATE_HTTP_MAX_BODY_BYTES", "2048",
+            "CACHEGATE_POSTGRES_CHANNELS", "[\"a\",\"b\"]"));
+    assertThat(c.http().port()).isEqualTo(9999);
+    assertThat(c.http().maxBodyBytes()).isEqualTo(2048);
+    assertThat(c.postgres().channels()).containsExactly("a", "b");
+  }
+
+  @Test
+  void externalModeTurnsAuthOnAndRefusesToStartWithoutKeys() {
+    Map<String, String> env = Map.of("CACHEGATE_REDIS_URL", "redis://127.0.0.1:1", "CACHEGATE_POSTGRES_URL", "postgresql://127.0.0.1:1/x");
+    assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), env))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("auth.apiKeys");
+  }
+
+  @Test
+  void errorsNameTheKey() {
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject().put("http", new JsonObject().put("prot", 1)), Map.of()))
+        .hasMessageStartingWith("http.prot: unknown");
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject().put("http", new JsonObject().put("port", 70000)), Map.of()))
+        .hasMessageStartingWith("http.port:");
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_CACHE_DEFAULT_TTL", "soon")))
+        .hasMessageStartingWith("cache.defaultTtl:");
+    JsonObject badRule = new JsonObject().put("keys", new io.vertx.core.json.JsonArray().add("user:{id"));
+    JsonObject tree = new JsonObject().put("capture", new JsonObject().put("tables", new JsonObject().put("users", badRule)));
+    assertThatThrownBy(() -> ConfigLoader.fromTree(tree, Map.of())).hasMessageStartingWith("capture.tables.users");
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject().put("redis", new JsonObject().put("url", "redis://x:1")), Map.of()))
+        .hasMessageStartingWith("postgres.url");
+  }
+
+  @Test
+  void envNamesFollowThePath() {
+    assertThat(ConfigKeys.find("http.maxBodyBytes").envName()).isEqualTo("CACHEGATE_HTTP_MAX_BODY_BYTES");
+    assertThat(ConfigKeys.find("redis.url").envName()).isEqualTo("CACHEGATE_REDIS_URL");
+  }
+}

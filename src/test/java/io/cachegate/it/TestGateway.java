@@ -1,0 +1,176 @@
+package io.cachegate.it;
+
+import io.cachegate.Gateway;
+import io.cachegate.config.ConfigLoader;
+import io.cachegate.config.GatewayConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A real gateway for one test class: the shipped config/gateway.yaml plus overrides, its own fresh
+ * database (with the demo tables) and its own Redis namespace, HTTP on a free port. Also gives the
+ * test real clients: HTTP, WebSocket, Redis and JDBC.
+ */
+public final class TestGateway implements AutoCloseable {
+
+  public final Gateway gateway;
+  public final String namespace;
+  public final String postgresUrl;
+  private final Vertx clientVertx = Vertx.vertx();
+  private final Redis redis;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestGateway(Gateway gateway, String namespace, String postgresUrl) {
+    this.gateway = gateway;
+    this.namespace = namespace;
+    this.postgresUrl = postgresUrl;
+    this.redis = Redis.createClient(clientVertx, TestServices.get().redisUrl());
+  }
+
+  public static TestGateway start() {
+    return start(new JsonObject(), Map.of());
+  }
+
+  /** {@code overrides}: a config tree merged over the shipped file; {@code env}: environment for the loader. */
+  public static TestGateway start(JsonObject overrides, Map<String, String> env) {
+    String ns = TestServices.uniqueNamespace();
+    String db = TestServices.newDatabase();
+    GatewayConfig config = config(overrides, env, ns, db);
+    return new TestGateway(Await.get(Gateway.start(config, true)), ns, db);
+  }
+
+  /** Another gateway on the same database and namespace (several instances). */
+  public TestGateway peer(JsonObject overrides) {
+    GatewayConfig config = config(overrides, Map.of(), namespace, postgresUrl);
+    return new TestGateway(Await.get(Gateway.start(config, false)), namespace, postgresUrl);
+  }
+
+  static GatewayConfig config(JsonObject overrides, Map<String, String> env, String ns, String db) {
+    JsonObject tree = ConfigLoader.readYaml(Path.of("config", "gateway.yaml"));
+    tree.getJsonObject("http").put("port", 0).put("instances", 2);
+    tree.getJsonObject("redis").put("url", TestServices.get().redisUrl()).put("namespace", ns);
+    tree.getJsonObject("postgres").put("url", db);
+    tree.put("auth", new JsonObject().put("enabled", false));
+    tree.getJsonObject("capture").put("pollIntervalMs", 500);
+    tree = tree.mergeIn(overrides, true);
+    JsonObject tables = overrides.getJsonObject("capture", new JsonObject()).getJsonObject("tables");
+    if (tables != null) tree.getJsonObject("capture").put("tables", tables); // rules are replaced, not merged
+    Map<String, String> environment = new HashMap<>(env);
+    return ConfigLoader.fromTree(tree, environment);
+  }
+
+  public int port() {
+    return gateway.port();
+  }
+
+  // ---- HTTP ----
+
+  public record Reply(int status, String body, HttpResponse<String> raw) {
+    public JsonObject json() {
+      return new JsonObject(body);
+    }
+  }
+
+  public Reply call(String method, String path, String body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
+        .timeout(Duration.ofSeconds(10))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) b.header("Content-Type", "application/json");
+    for (int i = 0; i + 1 < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+    try {
+      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Reply(r.statusCode(), r.body(), r);
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(method + " " + path + ": " + e, e);
+    }
+  }
+
+  public Reply put(String key, JsonObject body) {
+    return call("PUT", "/v1/entries/" + key, body.encode());
+  }
+
+  public Reply post(String path, JsonObject body) {
+    return call("POST", path, body.encode());
+  }
+
+  // ---- WebSocket ----
+
+  public TestSocket socket(String... headers) {
+    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
+    for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
+    return new TestSocket(Await.get(clientVertx.createWebSocketClient().connect(o)));
+  }
+
+  /** The HTTP status a refused WebSocket handshake got. */
+  public int socketRejected(String... headers) {
+    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
+    for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
+    try {
+      Await.get(clientVertx.createWebSocketClient().connect(o));
+    } catch (io.vertx.core.http.UpgradeRejectedException e) {
+      return e.getStatus();
+    }
+    throw new AssertionError("the handshake was accepted");
+  }
+
+  // ---- Redis and PostgreSQL, read directly ----
+
+  public boolean exists(String key) {
+    return Await.get(redis.send(Request.cmd(Command.EXISTS).arg(namespace + key))).toInteger() == 1;
+  }
+
+  public Response redis(Request r) {
+    return Await.get(redis.send(r));
+  }
+
+  /** Every Redis key of this gateway's namespace (for "nothing was written" checks). */
+  public long keyCount() {
+    Response r = Await.get(redis.send(Request.cmd(Command.KEYS).arg(namespace + "*")));
+    return r.size();
+  }
+
+  public Connection jdbc() {
+    try {
+      return DriverManager.getConnection(TestServices.jdbcUrlOf(postgresUrl), "postgres", "");
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public void sql(String... statements) {
+    try (Connection c = jdbc(); Statement s = c.createStatement()) {
+      for (String st : statements) s.execute(st);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      Await.get(gateway.stop());
+    } finally {
+      redis.close();
+      clientVertx.close();
+    }
+  }
+}
