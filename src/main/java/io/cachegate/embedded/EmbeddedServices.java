@@ -40,6 +40,7 @@ public final class EmbeddedServices implements AutoCloseable {
         .setServerConfig("listen_addresses", "127.0.0.1")
         .setServerConfig("max_connections", "200")
         .setServerConfig("fsync", "on")
+        .setServerConfig("synchronous_commit", "on") // the library turns it off; keep commits durable
         .setRegisterShutdownHook(false) // our own hook stops it, after the gateway
         .start();
     int port = freePort();

@@ -1,0 +1,2 @@
+/** Small helpers without I/O (backoff). */
+package io.cachegate.support;
