@@ -1,0 +1,48 @@
+package io.cachegate.it;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Bookkeeping expires with the data: tag, dependency and prefix indexes leave nothing behind. */
+class ExpiryIT {
+
+  @Test
+  void expiredEntriesLeaveNoBookkeepingBehind() {
+    JsonObject cfg = new JsonObject().put("cache", new JsonObject().put("sweepIntervalMs", 200));
+    try (TestGateway gw = TestGateway.start(cfg, Map.of())) {
+      for (int i = 0; i < 200; i++) {
+        JsonObject body = new JsonObject().put("value", i).put("ttl", 1)
+            .put("tags", new JsonArray().add("exp:group:" + (i % 7)).add("all"));
+        if (i > 0) body.put("dependsOn", new JsonArray().add("e:" + (i - 1)));
+        assertThat(gw.put("e:" + i, body).status()).isEqualTo(200);
+      }
+      assertThat(bookkeeping(gw)).isNotEmpty();
+      // a real second passes; each check is a real look at Redis
+      Await.until("all entries and their bookkeeping to expire", 10_000, () -> bookkeeping(gw).isEmpty());
+      for (int i = 0; i < 200; i += 50) assertThat(gw.exists("e:" + i)).isFalse();
+      assertThat(gw.call("GET", "/v1/tags/all", null).json().getJsonArray("keys")).isEmpty();
+    }
+  }
+
+  /** The namespace's keys other than the three that live forever by design. */
+  private static List<String> bookkeeping(TestGateway gw) {
+    Response r = gw.redis(Request.cmd(Command.KEYS).arg(gw.namespace + "*"));
+    List<String> out = new ArrayList<>();
+    for (Response k : r) {
+      String name = k.toString().substring(gw.namespace.length());
+      if (!Set.of("cg:ver", "cg:epoch", "cg:notices").contains(name)) out.add(name);
+    }
+    return out;
+  }
+}
