@@ -1,12 +1,11 @@
--- ARGV: ns, max_cascade, history_max_len, requests_json
+-- ARGV: ns, max_cascade, requests_json
 -- requests_json: [{"keys":[..],"tags":[..],"prefixes":[..],"cascade":bool,"cause":{..}}, ..]
 -- Each request removes its keys, the live keys filed under its tags, the live keys starting with its
 -- prefixes and (with cascade) their dependents, voids their leases, and appends one notice.
 -- returns, per request: {notice_id, keys_json, truncated(0/1)}
 local ns = ARGV[1]
 local max_cascade = tonumber(ARGV[2])
-local max_len = ARGV[3]
-local requests = cjson.decode(ARGV[4])
+local requests = cjson.decode(ARGV[3])
 local now = now_ms()
 local results = {}
 
@@ -58,7 +57,8 @@ for _, req in ipairs(requests) do
   end
 
   local keys_json = json_array(keys)
-  local id = redis.call('XADD', ns .. 'cg:notices', 'MAXLEN', '~', max_len, '*',
+  -- not trimmed here: trim.lua trims by length and age without passing an instance's read position
+  local id = redis.call('XADD', ns .. 'cg:notices', '*',
       'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
       'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now))
   results[#results + 1] = {id, keys_json, truncated}

@@ -197,6 +197,8 @@ public final class RestApi {
 
   private void stats(RoutingContext ctx) {
     askHealth(Addresses.CAPTURE_HEALTH, "postgres").onComplete(ar -> send(ctx, 200, new JsonObject()
+        .put("instance", config.instanceId())
+        .put("leader", metrics.leader.get() == 1)
         .put("hits", metrics.count("cachegate.cache.hits"))
         .put("misses", metrics.count("cachegate.cache.misses"))
         .put("sets", metrics.count("cachegate.cache.sets"))
@@ -222,6 +224,8 @@ public final class RestApi {
     Future.join(redis, pg).onComplete(ar -> {
       boolean up = redis.result().up() && pg.result().up();
       send(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN")
+          .put("instance", config.instanceId())
+          .put("leader", metrics.leader.get() == 1)
           .put("redis", redis.result().details().put("up", redis.result().up()))
           .put("postgres", pg.result().details().put("up", pg.result().up())));
     });

@@ -50,12 +50,17 @@ public final class Addresses {
    */
   public static final String NOTICE_RESET = "gateway.notice.reset";
 
+  /**
+   * Published by the CacheVerticle when Redis becomes unreachable or reachable again:
+   * {@link Messages.RedisState}. The capture verticle stops claiming outbox rows while Redis is down and
+   * drains as soon as it is back.
+   */
+  public static final String REDIS_STATE = "gateway.redis.state";
+
   /** Request: any body. Reply: {@link Messages.Health} of the Redis side (CacheVerticle). */
   public static final String CACHE_HEALTH = "gateway.cache.health";
 
   /** Request: any body. Reply: {@link Messages.Health} of the capture side (CaptureVerticle). */
   public static final String CAPTURE_HEALTH = "gateway.capture.health";
 
-  /** Request: any body. Reply: {@link Messages.Health} with this instance's stream clients (one per hub). */
-  public static final String STREAM_STATS = "gateway.stream.stats";
 }

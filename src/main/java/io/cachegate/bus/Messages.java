@@ -103,6 +103,9 @@ public final class Messages {
 
   public record HistoryReset(String reason) {}
 
+  /** Whether Redis answers; {@code error} says why not. */
+  public record RedisState(boolean up, String error) {}
+
   /** A component's health: {@code up} plus details for {@code /health} and {@code /v1/stats}. */
   public record Health(String component, boolean up, JsonObject details) {
     public Health {

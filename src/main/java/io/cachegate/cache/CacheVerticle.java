@@ -16,12 +16,14 @@ import io.cachegate.bus.Messages.Notice;
 import io.cachegate.bus.Messages.Outcome;
 import io.cachegate.bus.Messages.PutCommand;
 import io.cachegate.bus.Messages.PutResult;
+import io.cachegate.bus.Messages.RedisState;
 import io.cachegate.bus.Messages.TagQuery;
 import io.cachegate.bus.Messages.TagResult;
 import io.cachegate.cache.RedisScripts.Script;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.rules.Targets;
+import io.cachegate.support.Backoff;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -56,15 +58,21 @@ public final class CacheVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final SecureRandom random = new SecureRandom();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private final Backoff rebuildBackoff;
   private Redis redis;
   private RedisScripts scripts;
   private String ns;
   private int inFlight;
   private long sweepTimer = -1;
+  private long trimTimer = -1;
+  private boolean up = true;       // false from a connection-level failure until a probe answers
+  private String lastError = "";
+  private boolean stopped;
 
   public CacheVerticle(GatewayConfig config, GatewayMetrics metrics) {
     this.config = config;
     this.metrics = metrics;
+    this.rebuildBackoff = new Backoff(50, config.redis().reconnectMaxDelayMs());
   }
 
   @Override
@@ -80,6 +88,7 @@ public final class CacheVerticle extends VerticleBase {
     serve(Addresses.NOTICE_HISTORY, this::history);
     serve(Addresses.CACHE_HEALTH, (Object ignored) -> health());
     sweepTimer = vertx.setPeriodic(config.cache().sweepIntervalMs(), id -> sweep());
+    trimTimer = vertx.setPeriodic(config.stream().trimIntervalMs(), id -> trim());
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> health())
         .onSuccess(h -> {
@@ -90,7 +99,9 @@ public final class CacheVerticle extends VerticleBase {
   /** Stops taking requests, waits for those in flight (bounded by the shutdown grace), then closes. */
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(sweepTimer);
+    vertx.cancelTimer(trimTimer);
     return Future.all(consumers.stream().map(MessageConsumer::unregister).toList())
         .compose(v -> drained(System.currentTimeMillis() + config.shutdownGraceMs()))
         .eventually(() -> redis.close());
@@ -104,6 +115,11 @@ public final class CacheVerticle extends VerticleBase {
   /** Registers a request handler whose failure becomes {@code message.fail(status, text)}. */
   private <T, R> void serve(String address, Function<T, Future<R>> handler) {
     MessageConsumer<T> c = vertx.eventBus().consumer(address, (Message<T> msg) -> {
+      if (!up && !Addresses.CACHE_HEALTH.equals(address)) {
+        // fail fast while the probe loop rebuilds the client; the caller answers 503 + Retry-After
+        msg.fail(Failure.UNAVAILABLE.status, "Redis is unreachable (" + lastError + "); retry later");
+        return;
+      }
       inFlight++;
       Future<R> f;
       try {
@@ -118,6 +134,7 @@ public final class CacheVerticle extends VerticleBase {
         } else if (ar.cause() instanceof CacheFailure cf) {
           msg.fail(cf.failure.status, cf.getMessage());
         } else {
+          if (!(ar.cause() instanceof Response)) down(ar.cause()); // a Redis error reply means Redis is up
           msg.fail(Failure.UNAVAILABLE.status, "Redis unavailable: " + ar.cause().getMessage());
         }
       });
@@ -146,8 +163,7 @@ public final class CacheVerticle extends VerticleBase {
           .put("cascade", inv.cascade())
           .put("cause", inv.cause().toJson()));
     }
-    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()),
-        Long.toString(config.stream().historyMaxLen()), requests.encode());
+    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode());
     return scripts.run(redis, Script.INVALIDATE, args).map(res -> {
       List<Outcome> outcomes = new ArrayList<>();
       for (int i = 0; i < res.size(); i++) {
@@ -242,15 +258,62 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<Health> health() {
-    return redis.send(Request.cmd(Command.PING))
-        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    if (!up) return Future.succeededFuture(new Health("redis", false, new JsonObject().put("error", lastError)));
+    return ping()
         .map(r -> new Health("redis", true, new JsonObject()))
-        .otherwise(err -> new Health("redis", false, new JsonObject().put("error", String.valueOf(err.getMessage()))));
+        .otherwise(err -> {
+          down(err);
+          return new Health("redis", false, new JsonObject().put("error", String.valueOf(err.getMessage())));
+        });
+  }
+
+  private Future<Response> ping() {
+    return redis.send(Request.cmd(Command.PING)).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Redis stopped answering: tell the others (capture stops claiming), fail requests fast, and
+   * rebuild the client with backoff until a PING answers.
+   */
+  private void down(Throwable err) {
+    lastError = String.valueOf(err.getMessage());
+    if (!up || stopped) return;
+    up = false;
+    log.warn("Redis is unreachable ({}); failing fast and reconnecting with backoff", lastError);
+    vertx.eventBus().publish(Addresses.REDIS_STATE, new RedisState(false, lastError));
+    probe();
+  }
+
+  private void probe() {
+    vertx.setTimer(rebuildBackoff.next(), t -> {
+      if (stopped) return;
+      Redis old = redis;
+      redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
+      old.close();
+      ping().onSuccess(r -> {
+        up = true;
+        rebuildBackoff.reset();
+        log.info("Redis is reachable again");
+        vertx.eventBus().publish(Addresses.REDIS_STATE, new RedisState(true, null));
+      }).onFailure(err -> {
+        lastError = String.valueOf(err.getMessage());
+        probe();
+      });
+    });
   }
 
   private void sweep() {
+    if (!up) return;
     scripts.run(redis, Script.SWEEP, List.of(ns, "1000"))
         .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
+  }
+
+  /** Trims the notice history by length and age, never past what a live instance has not streamed. */
+  private void trim() {
+    if (!up) return;
+    scripts.run(redis, Script.TRIM, List.of(ns, Long.toString(config.stream().historyMaxLen()),
+            Long.toString(config.stream().historyMaxAgeMs()), Long.toString(NoticeTailVerticle.TAIL_TTL_MS)))
+        .onFailure(err -> log.debug("history trim skipped: {}", err.getMessage()));
   }
 
   private static long ttlSeconds(long pttl) {

@@ -32,6 +32,9 @@ public final class NoticeTailVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(NoticeTailVerticle.class);
   private static final int BLOCK_MS = 2000;
+  /** A tail that has not reported its position for this long no longer holds back the history trim. */
+  public static final long TAIL_TTL_MS = 30_000;
+  private static final long BEAT_MS = 1000;
 
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
@@ -43,6 +46,8 @@ public final class NoticeTailVerticle extends VerticleBase {
   private String epoch;   // the cg:epoch value this position belongs to; null before the first sync
   private String lastId;  // stream id of the last published entry
   private boolean stopped;
+  private RedisScripts scripts;
+  private long lastBeat;
 
   public NoticeTailVerticle(GatewayConfig config, GatewayMetrics metrics) {
     this.config = config;
@@ -54,7 +59,8 @@ public final class NoticeTailVerticle extends VerticleBase {
   public Future<?> start() {
     streamKey = config.redis().namespace() + "cg:notices";
     epochKey = config.redis().namespace() + "cg:epoch";
-    client = RedisFactory.create(vertx, config.redis(), 1);
+    client = RedisFactory.create(vertx, config.redis(), 2);
+    scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
       log.warn("notice stream not reachable at start ({}); retrying in the background", err.getMessage());
       retry();
@@ -106,6 +112,7 @@ public final class NoticeTailVerticle extends VerticleBase {
         .timeout(BLOCK_MS + config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .onSuccess(res -> {
           if (res != null) publish(res.get(0).get(1));
+          beat();
           read();
         })
         .onFailure(err -> {
@@ -113,6 +120,19 @@ public final class NoticeTailVerticle extends VerticleBase {
           log.warn("notice tail lost Redis ({}); reconnecting", err.getMessage());
           retry();
         });
+  }
+
+  /**
+   * Reports this instance's position (cg:tails), so the history trim never removes a notice it has
+   * not streamed yet. Throttled; on the pooled connection, since the tail's own one is blocked in XREAD.
+   */
+  private void beat() {
+    long now = System.currentTimeMillis();
+    if (now - lastBeat < BEAT_MS) return;
+    lastBeat = now;
+    String ms = lastId.substring(0, lastId.indexOf('-'));
+    scripts.run(client, RedisScripts.Script.TAIL_BEAT, java.util.List.of(config.redis().namespace(), config.instanceId(), ms))
+        .onFailure(err -> log.debug("tail position not recorded: {}", err.getMessage()));
   }
 
   private void publish(Response entries) {

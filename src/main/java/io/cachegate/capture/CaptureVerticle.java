@@ -5,6 +5,7 @@ import io.cachegate.bus.Messages.Health;
 import io.cachegate.bus.Messages.InvalidateCommand;
 import io.cachegate.bus.Messages.InvalidateResult;
 import io.cachegate.bus.Messages.Invalidation;
+import io.cachegate.bus.Messages.RedisState;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.Backoff;
@@ -15,6 +16,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
 import io.vertx.pgclient.pubsub.PgSubscriber;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
@@ -29,88 +31,224 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The PostgreSQL boundary. Installs the outbox and triggers, LISTENs for the wake-up channel and the
- * foreign channels, and drains the outbox: a batch of rows is claimed and deleted in one transaction
- * ({@code DELETE ... RETURNING} under {@code FOR UPDATE SKIP LOCKED}), mapped by the rules, sent to the
- * CacheVerticle, and the transaction commits only after Redis acknowledged; on any failure it rolls
- * back and the rows wait for the next drain. NOTIFY only wakes the drain: it also runs on a poll timer
- * and after every (re)connect of the listener, so nothing depends on a notification arriving.
+ * The PostgreSQL boundary. Every instance installs the schema (idempotently) and competes for the
+ * capture lead; the leader alone LISTENs and drains the outbox.
  *
- * <p>Runs on one event loop and owns the drain state (one drain at a time, plus a "run again" flag),
- * the pool and the subscriber. The listener's connection never runs a transaction.
+ * <p><b>Leadership.</b> A session-level advisory lock ({@link OutboxSchema#LEADER_LOCK}) held on a
+ * dedicated connection named {@code cachegate-leader <instance>}. Followers try to take it every
+ * {@code capture.leaderPollMs}. When the leader's process dies its connection closes and PostgreSQL
+ * releases the lock at once; server-side TCP keepalives on that session bound the case of a vanished
+ * host. The leader heartbeats the lock connection and steps down as soon as it fails. Two drains at
+ * once (a leader that has not yet noticed losing the lock) are safe: {@code SKIP LOCKED} gives each row
+ * to one transaction, and a row is deleted only by a transaction that committed after Redis applied it.
+ *
+ * <p><b>Drain.</b> A batch is claimed and deleted in one transaction ({@code DELETE ... RETURNING} under
+ * {@code FOR UPDATE SKIP LOCKED}), mapped by the rules, sent to the CacheVerticle, and committed only
+ * after its reply; on any failure it rolls back and the rows wait. NOTIFY only wakes the drain: it also
+ * runs on a poll timer and after every (re)connect of the listener. While Redis is down (as the
+ * CacheVerticle announces on {@link Addresses#REDIS_STATE}) nothing is claimed; when it is back the
+ * drain runs at once. The LISTEN connection is heartbeated and replaced when a heartbeat is slower
+ * than {@code capture.heartbeatTimeoutMs} (a half-open connection), and it never runs a transaction.
+ *
+ * <p>Runs on one event loop, which owns all of this state.
  */
 public final class CaptureVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(CaptureVerticle.class);
-  /** The {@code application_name} of the LISTEN connection, so operators (and tests) can find it. */
-  public static final String LISTENER_NAME = "cachegate-listener";
+  /** The {@code application_name} prefix of the LISTEN connection; the instance id follows. */
+  public static final String LISTENER_NAME = "cachegate-listener ";
+  /** The {@code application_name} prefix of the leader's lock connection; the instance id follows. */
+  public static final String LEADER_NAME = "cachegate-leader ";
 
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
   private final ChangeMapper mapper;
   private final Backoff listenBackoff;
+  private final DeliveryOptions bus;
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private PgConnectOptions connect;
   private Pool pool;
+  private PgConnection lockConn;
   private PgSubscriber subscriber;
-  private MessageConsumer<Object> healthConsumer;
   private long pollTimer = -1;
+  private long leaderTimer = -1;
+  private long heartbeatTimer = -1;
+  private long statusTimer = -1;
+  private boolean leader;
+  private boolean acquiring;
   private boolean draining;
   private boolean drainAgain;
   private boolean listening;
+  private boolean redisUp = true;
   private boolean stopped;
   private Future<Void> currentDrain = Future.succeededFuture();
+  private long lastRows;
+  private long lastRowsAt = System.currentTimeMillis();
+  private double drainRate;
 
   public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics) {
     this.config = config;
     this.metrics = metrics;
     this.mapper = new ChangeMapper(config.capture().tables());
     this.listenBackoff = new Backoff(config.capture().reconnectMinDelayMs(), config.capture().reconnectMaxDelayMs());
+    this.bus = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2);
   }
 
   @Override
   public Future<?> start() {
-    PgConnectOptions connect = PgConnectOptions.fromUri(config.postgres().url());
+    connect = PgConnectOptions.fromUri(config.postgres().url());
     connect.addProperty("application_name", "cachegate");
-    PgConnectOptions listen = new PgConnectOptions(connect).addProperty("application_name", LISTENER_NAME);
+    // a transaction whose client vanished is rolled back by the server, so its claimed rows come back
+    connect.addProperty("idle_in_transaction_session_timeout", "60000");
     pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.postgres().poolSize()).setName("cachegate-capture"))
+        // connections are recycled, so one left half-open by a silent network does not stay forever
+        .with(new PoolOptions().setMaxSize(config.postgres().poolSize()).setName("cachegate-capture")
+            .setIdleTimeout(30).setIdleTimeoutUnit(TimeUnit.SECONDS).setMaxLifetime(5).setMaxLifetimeUnit(TimeUnit.MINUTES))
         .connectingTo(connect)
         .using(vertx)
         .build();
-    healthConsumer = vertx.eventBus().consumer(Addresses.CAPTURE_HEALTH, msg -> health().onComplete(ar -> msg.reply(ar.result())));
-    return healthConsumer.completion()
+    consumers.add(vertx.eventBus().consumer(Addresses.CAPTURE_HEALTH, msg -> health().onComplete(ar -> msg.reply(ar.result()))));
+    consumers.add(vertx.eventBus().<RedisState>consumer(Addresses.REDIS_STATE, m -> {
+      redisUp = m.body().up();
+      if (redisUp) drain();
+    }));
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables()))
+        // the first try is part of the start, so a lone instance is ready (leading and listening) when it says so
+        .compose(v -> tryLead())
         .onSuccess(v -> {
-          subscriber = PgSubscriber.subscriber(vertx, listen)
-              .reconnectPolicy(attempt -> {
-                listening = false;
-                metrics.captureReconnect();
-                return listenBackoff.next(); // never gives up: a negative delay would drop every channel
-              });
-          subscriber.channel(config.capture().wakeupChannel())
-              .subscribeHandler(v2 -> onListening())
-              .handler(payload -> drain());
-          for (String channel : config.postgres().channels()) {
-            subscriber.channel(channel).handler(payload -> foreign(channel, payload));
-          }
-          connectListener();
-          pollTimer = vertx.setPeriodic(config.capture().pollIntervalMs(), id -> drain());
+          leaderTimer = vertx.setPeriodic(config.capture().leaderPollMs(), id -> tryLead());
+          statusTimer = vertx.setPeriodic(config.capture().statusIntervalMs(), id -> measure());
         });
   }
 
   @Override
   public Future<?> stop() {
     stopped = true;
-    vertx.cancelTimer(pollTimer);
-    Future<Void> closing = subscriber == null ? Future.succeededFuture() : subscriber.close();
-    return closing.transform(ar -> currentDrain).transform(ar -> pool.close());
+    vertx.cancelTimer(leaderTimer);
+    vertx.cancelTimer(statusTimer);
+    Future<Void> standing = leader ? stepDown("stopping") : Future.succeededFuture();
+    return standing.transform(ar -> currentDrain).transform(ar -> pool.close());
   }
 
-  private void connectListener() {
-    if (stopped) return;
-    subscriber.connect().onFailure(err -> {
+  // ---- leadership ----
+
+  /** Tries for the lead once; completes when this instance is a follower or a listening leader. */
+  private Future<Void> tryLead() {
+    if (leader || acquiring || stopped) return Future.succeededFuture();
+    acquiring = true;
+    PgConnectOptions named = new PgConnectOptions(connect)
+        .addProperty("application_name", LEADER_NAME + config.instanceId())
+        // the server notices a vanished leader host in about 10 s instead of the OS default of hours
+        .addProperty("tcp_keepalives_idle", "5").addProperty("tcp_keepalives_interval", "1")
+        .addProperty("tcp_keepalives_count", "5");
+    Future<PgConnection> conn = lockConn != null ? Future.succeededFuture(lockConn) : PgConnection.connect(vertx, named)
+        .onSuccess(c -> {
+          lockConn = c;
+          c.closeHandler(v -> {
+            if (lockConn == c) lockConn = null;
+            if (leader) stepDown("lock connection closed");
+          });
+        })
+        // sessions of this instance left half-open (a silent network) would hold the lock and the
+        // NOTIFY queue forever: end them; they are ours, so this never touches another instance
+        .compose(c -> c.preparedQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                + "WHERE application_name IN ($1, $2) AND pid <> pg_backend_pid()")
+            .execute(Tuple.of(LEADER_NAME + config.instanceId(), LISTENER_NAME + config.instanceId()))
+            .map(rs -> {
+              long n = rs.iterator().next().getLong(0);
+              if (n > 0) log.warn("ended {} stale session(s) of this instance", n);
+              return c;
+            }));
+    return conn.compose(c -> c.preparedQuery("SELECT pg_try_advisory_lock($1)").execute(Tuple.of(OutboxSchema.LEADER_LOCK)))
+        .timeout(config.capture().heartbeatTimeoutMs(), TimeUnit.MILLISECONDS)
+        .transform(ar -> {
+          acquiring = false;
+          if (ar.failed()) {
+            log.debug("cannot try for the capture lead: {}", ar.cause().getMessage());
+            closeLockConn();
+          } else if (ar.result().iterator().next().getBoolean(0) && !stopped) {
+            return lead();
+          }
+          return Future.succeededFuture();
+        });
+  }
+
+  /** Becomes the leader; completes once LISTEN is in place (or after a bounded wait if it is not yet). */
+  private Future<Void> lead() {
+    leader = true;
+    metrics.leader.set(1);
+    log.info("instance {} leads the capture", config.instanceId());
+    subscriber = PgSubscriber.subscriber(vertx, new PgConnectOptions(connect)
+            .addProperty("application_name", LISTENER_NAME + config.instanceId()))
+        .reconnectPolicy(attempt -> {
+          listening = false;
+          metrics.captureReconnect();
+          return listenBackoff.next(); // never gives up: a negative delay would drop every channel
+        });
+    io.vertx.core.Promise<Void> listeningOnce = io.vertx.core.Promise.promise();
+    subscriber.channel(config.capture().wakeupChannel())
+        .subscribeHandler(v -> {
+          onListening();
+          listeningOnce.tryComplete();
+        })
+        .handler(payload -> drain());
+    for (String channel : config.postgres().channels()) {
+      subscriber.channel(channel).handler(payload -> foreign(channel, payload));
+    }
+    connectListener(subscriber);
+    pollTimer = vertx.setPeriodic(config.capture().pollIntervalMs(), id -> drain());
+    heartbeatTimer = vertx.setPeriodic(config.capture().heartbeatMs(), id -> heartbeat());
+    drain();
+    return listeningOnce.future().timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS).otherwiseEmpty();
+  }
+
+  private Future<Void> stepDown(String why) {
+    if (!leader) return Future.succeededFuture();
+    log.warn("instance {} gives up the capture lead: {}", config.instanceId(), why);
+    leader = false;
+    listening = false;
+    metrics.leader.set(0);
+    vertx.cancelTimer(pollTimer);
+    vertx.cancelTimer(heartbeatTimer);
+    PgSubscriber s = subscriber;
+    subscriber = null;
+    Future<Void> closing = s == null ? Future.succeededFuture() : s.close();
+    return closing.transform(ar -> closeLockConn());
+  }
+
+  private Future<Void> closeLockConn() {
+    PgConnection c = lockConn;
+    lockConn = null;
+    return c == null ? Future.succeededFuture() : c.close().otherwise(err -> null);
+  }
+
+  /** Both leader connections must answer in time; a silent one is replaced, not waited on for hours. */
+  private void heartbeat() {
+    if (!leader) return;
+    long timeout = config.capture().heartbeatTimeoutMs();
+    PgConnection lc = lockConn;
+    if (lc != null) {
+      lc.query("SELECT 1").execute().timeout(timeout, TimeUnit.MILLISECONDS)
+          .onFailure(err -> stepDown("lock connection heartbeat failed: " + err.getMessage()));
+    }
+    PgSubscriber s = subscriber;
+    PgConnection listen = s == null ? null : s.actualConnection();
+    if (listen != null) {
+      listen.query("SELECT 1").execute().timeout(timeout, TimeUnit.MILLISECONDS).onFailure(err -> {
+        log.warn("listener heartbeat failed ({}); replacing the connection", err.getMessage());
+        listening = false;
+        listen.close(); // the subscriber reconnects, and resynchronises from the outbox on LISTEN
+      });
+    }
+  }
+
+  private void connectListener(PgSubscriber s) {
+    if (stopped || s != subscriber) return;
+    s.connect().onFailure(err -> {
       // PgSubscriber retries only after a connection was lost; the first connect is ours to retry
       log.warn("cannot LISTEN yet ({}); retrying", err.getMessage());
-      vertx.setTimer(listenBackoff.next(), t -> connectListener());
+      vertx.setTimer(listenBackoff.next(), t -> connectListener(s));
     });
   }
 
@@ -121,9 +259,11 @@ public final class CaptureVerticle extends VerticleBase {
     drain(); // whatever committed while we were away is in the outbox
   }
 
+  // ---- drain ----
+
   /** Runs a drain now, or once more after the running one. */
   private void drain() {
-    if (stopped) return;
+    if (stopped || !leader || !redisUp) return;
     if (draining) {
       drainAgain = true;
       return;
@@ -142,14 +282,16 @@ public final class CaptureVerticle extends VerticleBase {
   }
 
   private Future<Void> drainBatches() {
-    return drainBatch().compose(n -> n >= config.capture().batchSize() && !stopped ? drainBatches() : Future.succeededFuture());
+    return drainBatch().compose(n -> n >= config.capture().batchSize() && leader && redisUp && !stopped
+        ? drainBatches() : Future.succeededFuture());
   }
 
   /** Claims, invalidates and deletes one batch; the number of rows claimed. */
   private Future<Integer> drainBatch() {
     return pool.withTransaction(conn -> conn.preparedQuery(OutboxSchema.CLAIM)
-        .execute(Tuple.of(config.capture().batchSize()))
-        .compose(rows -> invalidate(rows).map(rows.size())));
+            .execute(Tuple.of(config.capture().batchSize()))
+            .compose(rows -> invalidate(rows).map(rows.size())))
+        .timeout(config.postgres().queryTimeoutMs() + config.redis().commandTimeoutMs() * 2, TimeUnit.MILLISECONDS);
   }
 
   private Future<Void> invalidate(RowSet<Row> rows) {
@@ -160,8 +302,7 @@ public final class CaptureVerticle extends VerticleBase {
       else log.debug("outbox row {} of {} maps to nothing; skipped", r.getLong("id"), r.getString("tbl"));
     }
     if (invalidations.isEmpty()) return Future.succeededFuture();
-    DeliveryOptions opts = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2);
-    return vertx.eventBus().<InvalidateResult>request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(invalidations), opts)
+    return vertx.eventBus().<InvalidateResult>request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(invalidations), bus)
         .onSuccess(reply -> metrics.captureRows(rows.size()))
         .mapEmpty();
   }
@@ -180,22 +321,56 @@ public final class CaptureVerticle extends VerticleBase {
       log.warn("skipped a payload on channel {}: {} ({} bytes)", channel, e.getMessage(), payload.length());
       return;
     }
-    DeliveryOptions opts = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2);
-    vertx.eventBus().request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), opts)
+    vertx.eventBus().request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), bus)
         .onFailure(err -> log.error("a payload on channel {} could not be applied (NOTIFY is not durable; "
             + "use the outbox for guaranteed capture): {}", channel, err.getMessage()));
   }
 
+  // ---- status ----
+
+  /** Outbox depth, lag and NOTIFY queue use, measured by the leader; the drain rate by every instance. */
+  private void measure() {
+    long rows = metrics.count("cachegate.capture.rows");
+    long now = System.currentTimeMillis();
+    drainRate = (rows - lastRows) * 1000.0 / Math.max(1, now - lastRowsAt);
+    lastRows = rows;
+    lastRowsAt = now;
+    if (!leader) {
+      metrics.outboxDepth.set(-1);
+      metrics.outboxOldestMs.set(-1);
+      metrics.notifyQueuePpm.set(-1);
+      return;
+    }
+    pool.query(OutboxSchema.STATUS).execute().timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
+        .onSuccess(rs -> {
+          Row r = rs.iterator().next();
+          metrics.outboxDepth.set(r.getLong("depth"));
+          metrics.outboxOldestMs.set(r.getLong("oldest_ms"));
+          metrics.notifyQueuePpm.set(Math.round(r.getDouble("queue_usage") * 1e6));
+        })
+        .onFailure(err -> log.debug("capture status not measured: {}", err.getMessage()));
+  }
+
   private Future<Health> health() {
-    return pool.query(OutboxSchema.STATUS).execute()
+    return pool.query(OutboxSchema.STATUS + ", " + OutboxSchema.LEADER).execute()
         .timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
         .map(rows -> {
           Row r = rows.iterator().next();
-          JsonObject d = new JsonObject().put("listening", listening)
-              .put("outboxDepth", r.getLong("depth")).put("oldestPendingMs", r.getLong("oldest_ms"));
-          return new Health("postgres", listening, d);
+          String leaderName = r.getString("leader");
+          JsonObject d = new JsonObject()
+              .put("instance", config.instanceId())
+              .put("leader", leader)
+              .put("leaderInstance", leaderName == null ? null : leaderName.substring(LEADER_NAME.length()))
+              .put("listening", listening)
+              .put("outboxDepth", r.getLong("depth"))
+              .put("oldestPendingMs", r.getLong("oldest_ms"))
+              .put("notifyQueueUsage", r.getDouble("queue_usage"))
+              .put("drainRatePerSec", Math.round(drainRate * 10) / 10.0)
+              .put("reconnects", metrics.count("cachegate.capture.reconnects"));
+          // a follower is healthy when PostgreSQL answers; the leader also needs its LISTEN
+          return new Health("postgres", !leader || listening, d);
         })
-        .otherwise(err -> new Health("postgres", false,
-            new JsonObject().put("listening", listening).put("error", String.valueOf(err.getMessage()))));
+        .otherwise(err -> new Health("postgres", false, new JsonObject().put("instance", config.instanceId())
+            .put("leader", leader).put("listening", listening).put("error", String.valueOf(err.getMessage()))));
   }
 }

@@ -33,10 +33,22 @@ public final class OutboxSchema {
         SELECT id FROM cachegate.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
       RETURNING id, tbl, op, old_row, new_row, created_at""";
 
+  /** The session-level advisory lock that makes an instance the capture leader. */
+  public static final long LEADER_LOCK = 0x63616368656C6561L; // "cachelea"
+
+  /** Depth, age of the oldest row, and NOTIFY queue use; {@link #LEADER} may be appended after a comma. */
   static final String STATUS = """
-      SELECT count(*) AS depth,
-             coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0)::bigint AS oldest_ms
-      FROM cachegate.outbox""";
+      SELECT (SELECT count(*) FROM cachegate.outbox) AS depth,
+             (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000, 0)::bigint
+                FROM cachegate.outbox) AS oldest_ms,
+             pg_notification_queue_usage() AS queue_usage""";
+
+  /** The application_name of the session holding the leader lock in this database (null: nobody leads). */
+  static final String LEADER = """
+             (SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = """ + LEADER_LOCK + """
+               LIMIT 1) AS leader""";
 
   private OutboxSchema() {}
 

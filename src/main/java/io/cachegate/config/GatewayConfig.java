@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 public record GatewayConfig(
     Http http, Redis redis, Postgres postgres, Capture capture, Cache cache, Stream stream, Auth auth,
     Map<String, InvalidationRule> events, Map<String, Strategy> strategies, boolean demoSchema,
-    long shutdownGraceMs, JsonObject raw) {
+    long shutdownGraceMs, String instanceId, JsonObject raw) {
 
   public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
 
@@ -36,11 +36,12 @@ public record GatewayConfig(
   }
 
   public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize,
-                        long reconnectMinDelayMs, long reconnectMaxDelayMs, Map<String, InvalidationRule> tables) {}
+                        long reconnectMinDelayMs, long reconnectMaxDelayMs, long leaderPollMs, long heartbeatMs,
+                        long heartbeatTimeoutMs, long statusIntervalMs, Map<String, InvalidationRule> tables) {}
 
   public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs) {}
 
-  public record Stream(long historyMaxLen, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
+  public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int maxNamesPerSocket, int maxMalformedFrames) {}
 
   public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
@@ -84,7 +85,9 @@ public record GatewayConfig(
     if (!IDENT.matcher(wake).matches()) throw new ConfigException("capture.wakeupChannel", "must be a plain identifier");
     Capture capture = new Capture(bool(t, "capture.enabled"), wake,
         range(t, "capture.pollIntervalMs", 10, 3_600_000), (int) range(t, "capture.batchSize", 1, 100_000),
-        range(t, "capture.reconnectMinDelayMs", 1, 600_000), range(t, "capture.reconnectMaxDelayMs", 10, 600_000), tables(t));
+        range(t, "capture.reconnectMinDelayMs", 1, 600_000), range(t, "capture.reconnectMaxDelayMs", 10, 600_000),
+        range(t, "capture.leaderPollMs", 10, 600_000), range(t, "capture.heartbeatMs", 10, 600_000),
+        range(t, "capture.heartbeatTimeoutMs", 10, 600_000), range(t, "capture.statusIntervalMs", 10, 600_000), tables(t));
     if (capture.reconnectMinDelayMs() > capture.reconnectMaxDelayMs()) {
       throw new ConfigException("capture.reconnectMinDelayMs", "must not exceed capture.reconnectMaxDelayMs");
     }
@@ -94,6 +97,7 @@ public record GatewayConfig(
     Cache cache = new Cache(defaultTtl, maxTtl, (int) range(t, "cache.maxCascade", 1, 1_000_000),
         range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000));
     Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
+        range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
         (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000));
@@ -105,8 +109,25 @@ public record GatewayConfig(
       throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
           + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
     }
+    String instance = str(t, "instance.id");
+    if (instance.isEmpty()) instance = defaultInstanceId();
+    if (!Pattern.matches("[A-Za-z0-9._:-]{1,64}", instance)) {
+      throw new ConfigException("instance.id", "must be 1 to 64 letters, digits or . _ : -");
+    }
     return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
-        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), t.copy());
+        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, t.copy());
+  }
+
+  /** host-pid-random: unique per process, and per gateway when one JVM runs several (tests). */
+  private static String defaultInstanceId() {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9.-]", "");
+    } catch (java.io.IOException e) {
+      host = "host";
+    }
+    if (host.length() > 40) host = host.substring(0, 40);
+    return host + "-" + ProcessHandle.current().pid() + "-" + Integer.toHexString(new java.security.SecureRandom().nextInt(0x10000));
   }
 
   public boolean embedded() {
@@ -118,13 +139,13 @@ public record GatewayConfig(
     return new GatewayConfig(http,
         new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs),
         new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
-        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, raw);
+        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, raw);
   }
 
   /** A copy listening on another port (tests, several instances on one host). */
   public GatewayConfig withPort(int port) {
     return new GatewayConfig(new Http(http.host, port, http.maxBodyBytes, http.instances, http.webroot),
-        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, raw);
+        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, raw);
   }
 
   // ---- readers with the key in every message ----

@@ -20,6 +20,11 @@ public final class GatewayMetrics {
   private final PrometheusMeterRegistry registry;
   public final AtomicLong streamClients = new AtomicLong();
   public final AtomicLong streamSubscriptions = new AtomicLong();
+  public final AtomicLong outboxDepth = new AtomicLong(-1);
+  public final AtomicLong outboxOldestMs = new AtomicLong(-1);
+  /** pg_notification_queue_usage() in millionths. */
+  public final AtomicLong notifyQueuePpm = new AtomicLong(-1);
+  public final AtomicLong leader = new AtomicLong();
 
   public GatewayMetrics() {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -27,6 +32,14 @@ public final class GatewayMetrics {
         .description("WebSocket clients connected to this instance").register(registry);
     Gauge.builder("cachegate.stream.subscriptions", streamSubscriptions, AtomicLong::get)
         .description("names subscribed by this instance's clients").register(registry);
+    Gauge.builder("cachegate_capture_outbox_depth", outboxDepth, AtomicLong::get)
+        .description("rows waiting in cachegate.outbox (measured by the leader; -1 on followers)").register(registry);
+    Gauge.builder("cachegate_capture_lag_seconds", outboxOldestMs, v -> v.get() < 0 ? -1 : v.get() / 1000.0)
+        .description("age of the oldest change still in the outbox").register(registry);
+    Gauge.builder("cachegate_capture_notify_queue_usage", notifyQueuePpm, v -> v.get() < 0 ? -1 : v.get() / 1e6)
+        .description("pg_notification_queue_usage(), 0 to 1").register(registry);
+    Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
+        .description("1 when this instance leads the capture").register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
