@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP boundary: one server for the REST control plane, the WebSocket stream and the dashboard,
@@ -74,6 +75,7 @@ public final class HttpVerticle extends VerticleBase {
       String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
       auth.require(token != null ? "Bearer " + token : header, Scope.READ);
     }
-    ctx.request().toWebSocket().onSuccess(hub::accept);
+    ctx.request().toWebSocket().onSuccess(hub::accept)
+        .onFailure(err -> LoggerFactory.getLogger(HttpVerticle.class).debug("WebSocket upgrade failed: {}", err.toString()));
   }
 }

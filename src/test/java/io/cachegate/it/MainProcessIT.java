@@ -71,6 +71,8 @@ class MainProcessIT {
   void defaultModeStartsPrintsItsLinesAndStopsCleanlyOnSigterm() throws Exception {
     Process p = launch(List.of(), "CACHEGATE_HTTP_PORT", "0");
     Vertx vertx = Vertx.vertx();
+    // held in a variable: Vert.x closes a client that becomes unreachable, even during a handshake
+    io.vertx.core.http.WebSocketClient wsClient = vertx.createWebSocketClient();
     List<ProcessHandle> servers = List.of();
     try {
       BlockingQueue<String> q = lines(p);
@@ -87,7 +89,7 @@ class MainProcessIT {
       assertThat(health.statusCode()).isEqualTo(200);
       assertThat(health.body()).contains("\"status\":\"UP\"");
 
-      WebSocket ws = Await.get(vertx.createWebSocketClient().connect(
+      WebSocket ws = Await.get(wsClient.connect(
           new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/v1/stream")));
       CompletableFuture<Short> closeCode = new CompletableFuture<>();
       ws.closeHandler(v -> closeCode.complete(ws.closeStatusCode()));
@@ -110,6 +112,7 @@ class MainProcessIT {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       servers.forEach(ProcessHandle::destroyForcibly); // only if the assertions above failed
       p.destroyForcibly();
+      Await.get(wsClient.close()); // also keeps the client reachable until here
       Await.get(vertx.close());
     }
   }

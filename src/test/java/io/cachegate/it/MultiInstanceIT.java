@@ -52,6 +52,8 @@ class MultiInstanceIT {
         "CACHEGATE_CAPTURE_LEADER_POLL_MS", "500"));
     List<GatewayProcess> gws = new ArrayList<>();
     Vertx vertx = Vertx.vertx();
+    // held in a variable: Vert.x closes a client that becomes unreachable, even during a handshake
+    io.vertx.core.http.WebSocketClient wsClient = vertx.createWebSocketClient();
     try {
       for (int i = 1; i <= 3; i++) {
         Map<String, String> e = new HashMap<>(env);
@@ -72,7 +74,7 @@ class MultiInstanceIT {
         List<String> ids = new CopyOnWriteArrayList<>();
         Set<String> marks = ConcurrentHashMap.newKeySet();
         heard.add(ids);
-        WebSocket ws = Await.get(vertx.createWebSocketClient().connect(
+        WebSocket ws = Await.get(wsClient.connect(
             new WebSocketConnectOptions().setHost("127.0.0.1").setPort(f.port()).setURI("/v1/stream")));
         CountDownLatch subscribed = new CountDownLatch(1);
         ws.textMessageHandler(t -> {
@@ -134,6 +136,7 @@ class MultiInstanceIT {
       }
     } finally {
       gws.forEach(GatewayProcess::close);
+      Await.get(wsClient.close()); // also keeps the client reachable until here
       Await.get(vertx.close());
     }
   }

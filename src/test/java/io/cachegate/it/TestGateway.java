@@ -32,10 +32,13 @@ import java.util.Map;
  */
 public final class TestGateway implements AutoCloseable {
 
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
   public final Gateway gateway;
   public final String namespace;
   public final String postgresUrl;
   private final Vertx clientVertx = Vertx.vertx();
+  // held in a field: Vert.x closes a client that becomes unreachable, even during a handshake
+  private final io.vertx.core.http.WebSocketClient wsClient = clientVertx.createWebSocketClient();
   private final Redis redis;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -43,7 +46,7 @@ public final class TestGateway implements AutoCloseable {
     this.gateway = gateway;
     this.namespace = namespace;
     this.postgresUrl = postgresUrl;
-    this.redis = Redis.createClient(clientVertx, TestServices.get().redisUrl());
+    this.redis = Redis.createClient(clientVertx, gateway.config().redis().url());
   }
 
   public static TestGateway start() {
@@ -52,8 +55,12 @@ public final class TestGateway implements AutoCloseable {
 
   /** {@code overrides}: a config tree merged over the shipped file; {@code env}: environment for the loader. */
   public static TestGateway start(JsonObject overrides, Map<String, String> env) {
+    return start(overrides, env, TestServices.newDatabase());
+  }
+
+  /** On a given database (a test's own PostgreSQL, or a proxy in front of it). */
+  public static TestGateway start(JsonObject overrides, Map<String, String> env, String db) {
     String ns = TestServices.uniqueNamespace();
-    String db = TestServices.newDatabase();
     GatewayConfig config = config(overrides, env, ns, db);
     return new TestGateway(Await.get(Gateway.start(config, true)), ns, db);
   }
@@ -71,6 +78,7 @@ public final class TestGateway implements AutoCloseable {
     tree.getJsonObject("postgres").put("url", db);
     tree.put("auth", new JsonObject().put("enabled", false));
     tree.getJsonObject("capture").put("pollIntervalMs", 500);
+    tree.put("instance", new JsonObject().put("id", "test-" + ns.replace(":", "") + "-" + INSTANCES.incrementAndGet()));
     tree = tree.mergeIn(overrides, true);
     JsonObject tables = overrides.getJsonObject("capture", new JsonObject()).getJsonObject("tables");
     if (tables != null) tree.getJsonObject("capture").put("tables", tables); // rules are replaced, not merged
@@ -117,7 +125,7 @@ public final class TestGateway implements AutoCloseable {
   public TestSocket socket(String... headers) {
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
     for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
-    return new TestSocket(Await.get(clientVertx.createWebSocketClient().connect(o)));
+    return new TestSocket(Await.get(wsClient.connect(o)));
   }
 
   /** The HTTP status a refused WebSocket handshake got. */
@@ -125,7 +133,7 @@ public final class TestGateway implements AutoCloseable {
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
     for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
     try {
-      Await.get(clientVertx.createWebSocketClient().connect(o));
+      Await.get(wsClient.connect(o));
     } catch (io.vertx.core.http.UpgradeRejectedException e) {
       return e.getStatus();
     }
