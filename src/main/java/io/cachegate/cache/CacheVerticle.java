@@ -313,6 +313,7 @@ public final class CacheVerticle extends VerticleBase {
     if (!up) return;
     scripts.run(redis, Script.TRIM, List.of(ns, Long.toString(config.stream().historyMaxLen()),
             Long.toString(config.stream().historyMaxAgeMs()), Long.toString(NoticeTailVerticle.TAIL_TTL_MS)))
+        .onSuccess(removed -> metrics.historyTrimmed(removed.toLong()))
         .onFailure(err -> log.debug("history trim skipped: {}", err.getMessage()));
   }
 

@@ -87,6 +87,12 @@ public final class GatewayMetrics {
         .tag("reason", reason).register(registry).increment();
   }
 
+  /** One trim of the notice history, and how many notices it removed. */
+  public void historyTrimmed(long removed) {
+    counter("cachegate.history.trims", "trims of the notice history").increment();
+    counter("cachegate.history.trimmed", "notices removed from the history by trimming").increment(removed);
+  }
+
   public void captureRows(int n) {
     counter("cachegate.capture.rows", "outbox rows invalidated").increment(n);
   }

@@ -206,7 +206,8 @@ public final class StreamHub {
         .onComplete(ar -> {
           if (s.closed) return;
           if (ar.succeeded() && sub.since() != null && ar.result().complete()) {
-            for (Notice n : ar.result().notices()) deliverNow(s, n);
+            // replayed even if older than what this socket got for its other names: these names missed them
+            for (Notice n : ar.result().notices()) replay(s, n);
             advance(s, ar.result().position());
             send(s, Frames.subscribed(sub.id(), ar.result().position(), true));
           } else {
@@ -254,6 +255,12 @@ public final class StreamHub {
     m.tags.addAll(n.tags());
     m.prefixes.addAll(n.prefixes());
     return m;
+  }
+
+  private void replay(Session s, Notice n) {
+    Match m = SubscriptionIndex.matchOne(n, s.keys, s.tags, s.prefixes);
+    if (s.all) m = everything(n);
+    if (!SubscriptionIndex.isEmpty(m)) send(s, Frames.invalidate(n, m.keys, m.tags, m.prefixes));
   }
 
   private void deliverNow(Session s, Notice n) {

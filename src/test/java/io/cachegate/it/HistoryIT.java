@@ -1,0 +1,58 @@
+package io.cachegate.it;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The notice history is trimmed by length, never past an instance that has not streamed yet. */
+class HistoryIT {
+
+  @Test
+  void trimmingKeepsWhatALiveTailStillNeedsAndThenHonoursTheLength() {
+    JsonObject cfg = new JsonObject().put("stream", new JsonObject().put("historyMaxLen", 10).put("trimIntervalMs", 50));
+    try (TestGateway gw = TestGateway.start(cfg, Map.of()); TestSocket s = gw.socket()) {
+      String tails = gw.namespace + "cg:tails";
+      String beats = gw.namespace + "cg:tailbeat";
+      // an instance that is alive but has streamed nothing yet (position 0)
+      long redisNow = Long.parseLong(gw.redis(Request.cmd(Command.TIME)).get(0).toString()) * 1000;
+      gw.redis(Request.cmd(Command.ZADD).arg(tails).arg(0).arg("slow-instance"));
+      gw.redis(Request.cmd(Command.ZADD).arg(beats).arg(redisNow).arg("slow-instance"));
+
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        ids.add(gw.post("/v1/invalidations", new JsonObject().put("keys", new JsonArray().add("h:" + i))).json().getString("notice"));
+      }
+      long trims = gw.gateway.metrics().count("cachegate.history.trims");
+      Await.until("two more trims to run", 5000, () -> gw.gateway.metrics().count("cachegate.history.trims") >= trims + 2);
+      assertThat(xlen(gw)).as("nothing trimmed past the slow instance").isEqualTo(50);
+
+      gw.redis(Request.cmd(Command.ZREM).arg(tails).arg("slow-instance"));
+      gw.redis(Request.cmd(Command.ZREM).arg(beats).arg("slow-instance"));
+      Await.until("the history to be trimmed to its length", 5000, () -> xlen(gw) <= 10);
+      assertThat(gw.gateway.metrics().count("cachegate.history.trimmed")).isGreaterThanOrEqualTo(40);
+
+      s.send(new JsonObject().put("type", "subscribe").put("id", "old").put("keys", new JsonArray().add("h:49"))
+          .put("since", ids.get(0)));
+      assertThat(s.next("reset").getString("reason")).contains("no longer reaches");
+      assertThat(s.next("subscribed").getBoolean("recovered")).isFalse();
+
+      s.send(new JsonObject().put("type", "subscribe").put("id", "recent").put("keys", new JsonArray().add("h:49"))
+          .put("since", ids.get(45)));
+      assertThat(s.next("invalidate").getString("id")).isEqualTo(ids.get(49));
+      JsonObject sub = s.next("subscribed");
+      assertThat(sub.getBoolean("recovered")).isTrue();
+    }
+  }
+
+  private static long xlen(TestGateway gw) {
+    return gw.redis(Request.cmd(Command.XLEN).arg(gw.namespace + "cg:notices")).toLong();
+  }
+}
