@@ -257,6 +257,24 @@ public final class CaptureVerticle extends VerticleBase {
     listenBackoff.reset();
     log.info("listening on {} and {}", config.capture().wakeupChannel(), config.postgres().channels());
     drain(); // whatever committed while we were away is in the outbox
+    endStaleListeners();
+  }
+
+  /**
+   * A LISTEN session left behind by a silent network never reads its notifications, and PostgreSQL
+   * keeps the whole NOTIFY queue for it: end every listener session of this instance but the current.
+   */
+  private void endStaleListeners() {
+    PgSubscriber s = subscriber;
+    PgConnection current = s == null ? null : s.actualConnection();
+    if (current == null) return;
+    pool.preparedQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2")
+        .execute(Tuple.of(LISTENER_NAME + config.instanceId(), current.processId()))
+        .onSuccess(rs -> {
+          long n = rs.iterator().next().getLong(0);
+          if (n > 0) log.warn("ended {} stale listener session(s) of this instance", n);
+        })
+        .onFailure(err -> log.debug("stale listeners not checked: {}", err.getMessage()));
   }
 
   // ---- drain ----
