@@ -52,9 +52,10 @@ public final class TestServices {
     return "jdbc:postgresql://127.0.0.1:" + get().postgresPort() + "/" + database;
   }
 
-  /** The JDBC URL for a gateway's postgresql:// URL. */
+  /** The JDBC URL for a gateway's {@code postgresql://host:port/db?user=..} URL (any server). */
   public static String jdbcUrlOf(String postgresUrl) {
-    String db = postgresUrl.substring(postgresUrl.lastIndexOf('/') + 1, postgresUrl.indexOf('?'));
-    return jdbcUrl(db);
+    String rest = postgresUrl.substring("postgresql://".length());
+    int q = rest.indexOf('?');
+    return "jdbc:postgresql://" + (q < 0 ? rest : rest.substring(0, q));
   }
 }
