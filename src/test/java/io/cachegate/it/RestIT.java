@@ -142,12 +142,20 @@ class RestIT {
       assertThat(stats.containsKey(f)).as(f).isTrue();
     }
     assertThat(stats.getLong("misses")).isPositive();
+    assertThat(stats.getBoolean("leader")).isTrue();
+    JsonObject capture = stats.getJsonObject("capture");
+    for (String f : List.of("outboxDepth", "oldestPendingMs", "drainRatePerSec", "notifyQueueUsage", "reconnects",
+        "leaderInstance", "listening")) {
+      assertThat(capture.containsKey(f)).as("capture." + f).isTrue();
+    }
+    assertThat(capture.getString("leaderInstance")).isEqualTo(stats.getString("instance"));
     TestGateway.Reply health = gw.call("GET", "/health", null);
     assertThat(health.status()).isEqualTo(200);
     assertThat(health.json().getString("status")).isEqualTo("UP");
     TestGateway.Reply metrics = gw.call("GET", "/metrics", null);
     assertThat(metrics.status()).isEqualTo(200);
-    assertThat(metrics.body()).contains("cachegate_cache_misses_total");
+    assertThat(metrics.body()).contains("cachegate_cache_misses_total", "cachegate_capture_outbox_depth",
+        "cachegate_capture_lag_seconds", "cachegate_capture_notify_queue_usage", "cachegate_capture_leader 1.0");
   }
 
   @Test
