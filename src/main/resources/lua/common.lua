@@ -43,3 +43,21 @@ local function sweep(ns, now, limit)
   end
   return #expired
 end
+
+-- renew an entry's TTL everywhere it is indexed (sliding reads and touch)
+local function renew(ns, key, ttl)
+  local exp = now_ms() + ttl
+  local mkey = ns .. 'cg:m:' .. key
+  redis.call('PEXPIRE', ns .. key, ttl)
+  redis.call('PEXPIRE', mkey, ttl)
+  local m = redis.call('HMGET', mkey, 'tags', 'deps')
+  for _, t in ipairs(decode_array(m[1])) do
+    redis.call('ZADD', ns .. 'cg:t:' .. t, 'XX', exp, key)
+    extend(ns .. 'cg:t:' .. t, ttl)
+  end
+  for _, d in ipairs(decode_array(m[2])) do
+    redis.call('ZADD', ns .. 'cg:d:' .. d, 'XX', exp, key)
+    extend(ns .. 'cg:d:' .. d, ttl)
+  end
+  redis.call('ZADD', ns .. 'cg:x', 'XX', exp, key)
+end

@@ -1,7 +1,8 @@
 -- ARGV: ns, max_cascade, requests_json
--- requests_json: [{"keys":[..],"tags":[..],"prefixes":[..],"cascade":bool,"cause":{..}}, ..]
+-- requests_json: [{"keys":[..],"tags":[..],"prefixes":[..],"cascade":bool,"soft":bool,"cause":{..}}, ..]
 -- Each request removes its keys, the live keys filed under its tags, the live keys starting with its
 -- prefixes and (with cascade) their dependents, voids their leases, and appends one notice.
+-- soft: the entries stay, marked stale (the next GET hands one caller the lease to refresh them).
 -- returns, per request: {notice_id, keys_json, truncated(0/1)}
 local ns = ARGV[1]
 local max_cascade = tonumber(ARGV[2])
@@ -19,7 +20,7 @@ for _, req in ipairs(requests) do
   for _, t in ipairs(req.tags or {}) do
     local z = ns .. 'cg:t:' .. t
     for _, k in ipairs(redis.call('ZRANGEBYSCORE', z, now, '+inf')) do add(k) end
-    redis.call('DEL', z)
+    if not req.soft then redis.call('DEL', z) end
   end
   for _, p in ipairs(req.prefixes or {}) do
     for _, k in ipairs(redis.call('ZRANGEBYLEX', ns .. 'cg:k', '[' .. p, '[' .. p .. '\255')) do add(k) end
@@ -48,19 +49,24 @@ for _, req in ipairs(requests) do
     local m = redis.call('HMGET', mkey, 'tags', 'deps')
     for _, t in ipairs(decode_array(m[1])) do
       if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
-      redis.call('ZREM', ns .. 'cg:t:' .. t, k)
+      if not req.soft then redis.call('ZREM', ns .. 'cg:t:' .. t, k) end
     end
-    for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
-    redis.call('DEL', ns .. k, mkey, ns .. 'cg:l:' .. k)
-    redis.call('ZREM', ns .. 'cg:k', k)
-    redis.call('ZREM', ns .. 'cg:x', k)
+    redis.call('DEL', ns .. 'cg:l:' .. k) -- a fill or refresh begun before this change must not land
+    if req.soft then
+      if redis.call('EXISTS', ns .. k) == 1 then redis.call('HSET', mkey, 'stale', '1') end
+    else
+      for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
+      redis.call('DEL', ns .. k, mkey)
+      redis.call('ZREM', ns .. 'cg:k', k)
+      redis.call('ZREM', ns .. 'cg:x', k)
+    end
   end
 
   local keys_json = json_array(keys)
   -- not trimmed here: trim.lua trims by length and age without passing an instance's read position
   local id = redis.call('XADD', ns .. 'cg:notices', '*',
       'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
-      'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now))
+      'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now), 's', req.soft and '1' or '0')
   results[#results + 1] = {id, keys_json, truncated}
 end
 sweep(ns, now, 20)

@@ -1,9 +1,9 @@
--- ARGV: ns, key, value, ttl_ms, tags_json, deps_json, sliding, if_version, lease
+-- ARGV: ns, key, value, ttl_ms, tags_json, deps_json, sliding, if_version, lease, type, compute_ms
 -- returns {'ok', version, ttl_ms} or {'version_mismatch', current} or {'lease_voided'}
 local ns, key, value = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local tags, deps = decode_array(ARGV[5]), decode_array(ARGV[6])
-local sliding, if_version, lease = ARGV[7], ARGV[8], ARGV[9]
+local sliding, if_version, lease, typ, compute_ms = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local now = now_ms()
 local mkey = ns .. 'cg:m:' .. key
 
@@ -26,8 +26,9 @@ end
 local version = tostring(redis.call('INCR', ns .. 'cg:ver'))
 local exp = now + ttl
 redis.call('SET', ns .. key, value, 'PX', ttl)
-redis.call('DEL', mkey)
-redis.call('HSET', mkey, 'v', version, 'tags', json_array(tags), 'deps', json_array(deps), 'sliding', sliding, 'ttl', ttl)
+redis.call('DEL', mkey) -- a write clears a soft invalidation's stale mark
+redis.call('HSET', mkey, 'v', version, 'tags', json_array(tags), 'deps', json_array(deps), 'sliding', sliding,
+    'ttl', ttl, 'type', typ, 'cms', compute_ms)
 redis.call('PEXPIRE', mkey, ttl)
 for _, t in ipairs(tags) do
   local z = ns .. 'cg:t:' .. t

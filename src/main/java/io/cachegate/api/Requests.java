@@ -25,9 +25,10 @@ public final class Requests {
 
   public static final int MAX_NAMES = 10_000;
   public static final int MAX_TAGS_PER_ENTRY = 256;
+  public static final int MAX_MULTI_GET = 100;
   private static final Set<String> PUT_FIELDS =
-      Set.of("value", "ttl", "type", "params", "tags", "dependsOn", "sliding", "ifVersion", "lease");
-  private static final Set<String> INVALIDATION_FIELDS = Set.of("keys", "tags", "prefixes", "cascade", "reason");
+      Set.of("value", "ttl", "type", "params", "tags", "dependsOn", "sliding", "ifVersion", "lease", "computeMs");
+  private static final Set<String> INVALIDATION_FIELDS = Set.of("keys", "tags", "prefixes", "cascade", "reason", "mode");
 
   private Requests() {}
 
@@ -59,7 +60,8 @@ public final class Requests {
       ttl = config.cache().defaultTtl();
     }
     List<String> tags = new ArrayList<>(names(body, "tags", "tag", MAX_TAGS_PER_ENTRY));
-    List<String> deps = new ArrayList<>(names(body, "dependsOn", "key", MAX_TAGS_PER_ENTRY));
+    boolean autoDepends = "auto".equals(body.getValue("dependsOn"));
+    List<String> deps = new ArrayList<>(autoDepends ? List.of() : names(body, "dependsOn", "key", MAX_TAGS_PER_ENTRY));
     if (strategy != null) {
       tags.addAll(render(strategy.tags(), params, "tag"));
       deps.addAll(render(strategy.dependsOn(), params, "key"));
@@ -70,8 +72,15 @@ public final class Requests {
     boolean sliding = body.getValue("sliding") != null && bool(body, "sliding");
     String ifVersion = body.getValue("ifVersion") == null ? null : scalar(body, "ifVersion");
     String lease = body.getValue("lease") == null ? null : string(body, "lease");
+    long computeMs = 0;
+    if (body.getValue("computeMs") != null) {
+      computeMs = wholeNumber(body, "computeMs");
+      if (computeMs < 1 || computeMs > 3_600_000) throw ApiError.badRequest("computeMs must be between 1 and 3600000");
+    }
+    boolean ttlExplicit = body.getValue("ttl") != null;
     return new PutCommand(key, Json.encode(body.getValue("value")), ttl, expanded, deps.stream().distinct().toList(),
-        sliding, ifVersion, lease);
+        sliding, ifVersion, lease, strategy == null ? null : strategy.name(), ttlExplicit || (strategy != null && !strategy.adaptive()),
+        autoDepends, computeMs);
   }
 
   public static Invalidation invalidation(JsonObject body) {
@@ -85,7 +94,31 @@ public final class Requests {
     boolean cascade = body.getValue("cascade") == null || bool(body, "cascade");
     String reason = body.getValue("reason") == null ? null : string(body, "reason");
     if (reason != null && reason.length() > 512) throw ApiError.badRequest("reason is longer than 512 characters");
-    return new Invalidation(t, cascade, Cause.api(reason));
+    Object mode = body.getValue("mode");
+    if (mode != null && !"hard".equals(mode) && !"soft".equals(mode)) throw ApiError.badRequest("mode must be hard or soft");
+    return new Invalidation(t, cascade, "soft".equals(mode), Cause.api(reason));
+  }
+
+  /** {@code GET /v1/entries?keys=a,b,c}: 1 to {@link #MAX_MULTI_GET} valid keys. */
+  public static List<String> multiGetKeys(String keysParam) {
+    if (keysParam == null || keysParam.isEmpty()) throw ApiError.badRequest("keys is required: ?keys=a,b,c");
+    List<String> keys = new ArrayList<>();
+    for (String k : keysParam.split(",", -1)) {
+      checkName("key", k);
+      if (!keys.contains(k)) keys.add(k);
+    }
+    if (keys.size() > MAX_MULTI_GET) throw ApiError.badRequest("at most " + MAX_MULTI_GET + " keys per multi-get");
+    return keys;
+  }
+
+  /** The body of {@code POST /v1/entries/{key}/touch}: empty, or {@code {"ttl": seconds}}. */
+  public static Long touchTtl(JsonObject body, GatewayConfig config) {
+    if (body == null) return null;
+    unknownFields(body, Set.of("ttl"));
+    if (body.getValue("ttl") == null) return null;
+    long ttl = wholeNumber(body, "ttl");
+    if (ttl < 1 || ttl > config.cache().maxTtl()) throw ApiError.badRequest("ttl must be between 1 and " + config.cache().maxTtl() + " seconds");
+    return ttl;
   }
 
   public static Invalidation event(String name, InvalidationRule rule, JsonObject body) {
@@ -95,7 +128,7 @@ public final class Requests {
     for (String k : t.keys()) checkName("key", k);
     for (String g : t.tags()) checkName("tag", g);
     for (String p : t.prefixes()) checkName("prefix", p);
-    return new Invalidation(t, true, Cause.event(name, null));
+    return new Invalidation(t, true, rule.soft(), Cause.event(name, null));
   }
 
   // ---- field readers: each names the field it refuses ----

@@ -15,6 +15,14 @@ import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.TagQuery;
 import io.cachegate.bus.Messages.TagResult;
 import io.cachegate.bus.Messages.Cause;
+import io.cachegate.bus.Messages.CacheStats;
+import io.cachegate.bus.Messages.MultiGetQuery;
+import io.cachegate.bus.Messages.MultiGetResult;
+import io.cachegate.bus.Messages.StatsQuery;
+import io.cachegate.bus.Messages.SuggestQuery;
+import io.cachegate.bus.Messages.SuggestResult;
+import io.cachegate.bus.Messages.TouchCommand;
+import io.cachegate.bus.Messages.TouchResult;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.metrics.GatewayMetrics;
@@ -69,7 +77,10 @@ public final class RestApi {
         .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
 
     route(router, HttpMethod.PUT, "/v1/entries/:key", Scope.WRITE, body, this::put);
+    route(router, HttpMethod.GET, "/v1/entries", Scope.READ, null, this::multiGet);
     route(router, HttpMethod.GET, "/v1/entries/:key/meta", Scope.READ, null, this::meta);
+    route(router, HttpMethod.GET, "/v1/entries/:key/suggested-dependencies", Scope.READ, null, this::suggestions);
+    route(router, HttpMethod.POST, "/v1/entries/:key/touch", Scope.WRITE, body, this::touch);
     route(router, HttpMethod.GET, "/v1/entries/:key", Scope.READ, null, this::get);
     route(router, HttpMethod.DELETE, "/v1/entries/:key", Scope.INVALIDATE, null, this::delete);
     route(router, HttpMethod.POST, "/v1/invalidations", Scope.INVALIDATE, body, this::invalidations);
@@ -139,14 +150,52 @@ public final class RestApi {
           }
           ctx.response().putHeader(HttpHeaders.ETAG, etag(r.version()));
           String inm = ctx.request().getHeader(HttpHeaders.IF_NONE_MATCH);
-          if (inm != null && matches(inm, r.version())) {
+          if (inm != null && matches(inm, r.version()) && !r.stale()) {
             ctx.response().setStatusCode(304).end();
             return;
           }
-          send(ctx, 200, new JsonObject().put("key", key).put("value", decode(r.valueJson())).put("version", r.version())
-              .put("ttl", r.ttlSeconds()).put("tags", new JsonArray(r.tags())));
+          send(ctx, 200, entry(r));
         })
         .onFailure(err -> fail(ctx, err));
+  }
+
+  /** The JSON of a found entry: value, version, ttl, tags, and what a soft invalidation or XFetch adds. */
+  private static JsonObject entry(GetResult r) {
+    JsonObject o = new JsonObject().put("key", r.key()).put("value", decode(r.valueJson())).put("version", r.version())
+        .put("ttl", r.ttlSeconds()).put("tags", new JsonArray(r.tags()));
+    if (r.type() != null) o.put("type", r.type());
+    if (r.stale()) o.put("stale", true);
+    if (r.lease() != null) o.put("lease", r.lease());
+    if (r.refreshAhead()) o.put("refreshAhead", true);
+    return o;
+  }
+
+  private void multiGet(RoutingContext ctx) {
+    List<String> keys = Requests.multiGetKeys(ctx.queryParams().get("keys"));
+    this.<MultiGetResult>ask(ctx, Addresses.CACHE_MULTI_GET, new MultiGetQuery(keys), r -> {
+      JsonObject entries = new JsonObject();
+      for (GetResult g : r.entries()) entries.put(g.key(), g.found() ? entry(g) : null);
+      return new JsonObject().put("entries", entries);
+    });
+  }
+
+  private void suggestions(RoutingContext ctx) {
+    String key = ctx.pathParam("key");
+    Requests.checkName("key", key);
+    this.<SuggestResult>ask(ctx, Addresses.CACHE_SUGGEST, new SuggestQuery(key, config.cache().coAccessKeep()), r -> {
+      JsonArray list = new JsonArray();
+      r.suggestions().forEach(sg -> list.add(new JsonObject().put("key", sg.key()).put("score", sg.score())));
+      return new JsonObject().put("key", key).put("suggestions", list);
+    });
+  }
+
+  private void touch(RoutingContext ctx) {
+    String key = ctx.pathParam("key");
+    Requests.checkName("key", key);
+    var b = ctx.body();
+    JsonObject body = b == null || b.buffer() == null || b.length() <= 0 ? null : jsonBody(ctx);
+    this.<TouchResult>ask(ctx, Addresses.CACHE_TOUCH, new TouchCommand(key, Requests.touchTtl(body, config)),
+        r -> new JsonObject().put("key", r.key()).put("ttl", r.ttlSeconds()));
   }
 
   private void meta(RoutingContext ctx) {
@@ -164,8 +213,10 @@ public final class RestApi {
     if (cascade != null && !cascade.equals("true") && !cascade.equals("false")) {
       throw ApiError.badRequest("cascade must be true or false");
     }
+    String mode = ctx.queryParams().get("mode");
+    if (mode != null && !mode.equals("hard") && !mode.equals("soft")) throw ApiError.badRequest("mode must be hard or soft");
     invalidate(ctx, new Invalidation(new Targets(List.of(key), List.of(), List.of()), !"false".equals(cascade),
-        Cause.api(null)));
+        "soft".equals(mode), Cause.api(null)));
   }
 
   private void invalidations(RoutingContext ctx) {
@@ -196,7 +247,11 @@ public final class RestApi {
   }
 
   private void stats(RoutingContext ctx) {
-    askHealth(Addresses.CAPTURE_HEALTH, "postgres").onComplete(ar -> send(ctx, 200, new JsonObject()
+    Future<JsonObject> adaptive = vertx.eventBus().<CacheStats>request(Addresses.CACHE_STATS, new StatsQuery(), bus)
+        .map(m -> m.body().adaptive()).otherwise(err -> new JsonObject().put("error", String.valueOf(err.getMessage())));
+    Future<Health> capture = askHealth(Addresses.CAPTURE_HEALTH, "postgres");
+    Future.join(adaptive, capture).onComplete(ar -> send(ctx, 200, new JsonObject()
+        .put("adaptive", adaptive.result())
         .put("instance", config.instanceId())
         .put("leader", metrics.leader.get() == 1)
         .put("hits", metrics.count("cachegate.cache.hits"))
@@ -210,7 +265,7 @@ public final class RestApi {
         .put("framesSent", metrics.count("cachegate.stream.frames.sent"))
         .put("slowClientsDropped", metrics.count("cachegate.stream.clients.dropped"))
         .put("rejected", metrics.countsByTag("cachegate.rejected", "reason"))
-        .put("capture", ar.result().details().put("up", ar.result().up())
+        .put("capture", capture.result().details().put("up", capture.result().up())
             .put("rows", metrics.count("cachegate.capture.rows"))
             .put("badPayloads", metrics.count("cachegate.capture.bad.payloads"))
             .put("reconnects", metrics.count("cachegate.capture.reconnects")))));

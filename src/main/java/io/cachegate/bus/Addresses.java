@@ -25,6 +25,18 @@ public final class Addresses {
   /** Request: {@link Messages.GetQuery}. Reply: {@link Messages.GetResult} (found or not, lease). */
   public static final String CACHE_GET = "gateway.cache.get";
 
+  /** Request: {@link Messages.TouchCommand}. Reply: {@link Messages.TouchResult}; fails 404. */
+  public static final String CACHE_TOUCH = "gateway.cache.touch";
+
+  /** Request: {@link Messages.MultiGetQuery}. Reply: {@link Messages.MultiGetResult}; records co-access. */
+  public static final String CACHE_MULTI_GET = "gateway.cache.multiget";
+
+  /** Request: {@link Messages.SuggestQuery}. Reply: {@link Messages.SuggestResult}, strongest first. */
+  public static final String CACHE_SUGGEST = "gateway.cache.suggest";
+
+  /** Request: {@link Messages.StatsQuery}. Reply: {@link Messages.CacheStats}. */
+  public static final String CACHE_STATS = "gateway.cache.stats";
+
   /** Request: {@link Messages.MetaQuery}. Reply: {@link Messages.MetaResult}; fails 404. */
   public static final String CACHE_META = "gateway.cache.meta";
 

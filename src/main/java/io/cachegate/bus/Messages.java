@@ -40,8 +40,11 @@ public final class Messages {
     }
   }
 
-  /** One invalidation: its targets become one notice. */
-  public record Invalidation(Targets targets, boolean cascade, Cause cause) {}
+  /**
+   * One invalidation: its targets become one notice. {@code soft}: entries stay, marked stale, and the
+   * next reader gets the lease to refresh them (stale-while-revalidate).
+   */
+  public record Invalidation(Targets targets, boolean cascade, boolean soft, Cause cause) {}
 
   public record InvalidateCommand(List<Invalidation> invalidations) {
     public InvalidateCommand {
@@ -59,16 +62,69 @@ public final class Messages {
   /** {@code cascadeTruncated}: the dependency walk stopped at {@code cache.maxCascade}. */
   public record Outcome(String noticeId, List<String> invalidated, boolean cascadeTruncated) {}
 
+  /**
+   * {@code type}: the strategy name or null; {@code ttlExplicit}: the caller gave the TTL (adaptive rules
+   * leave it alone); {@code autoDepends}: add the strongest co-access suggestions to {@code dependsOn};
+   * {@code computeMs}: how long the value takes to compute, for probabilistic early refresh (0 = none).
+   */
   public record PutCommand(String key, String valueJson, long ttlSeconds, List<String> tags, List<String> dependsOn,
-                           boolean sliding, String ifVersion, String lease) {}
+                           boolean sliding, String ifVersion, String lease, String type, boolean ttlExplicit,
+                           boolean autoDepends, long computeMs) {}
 
   public record PutResult(String key, String version, long ttlSeconds) {}
 
   public record GetQuery(String key, boolean lease) {}
 
-  /** {@code found=false}: {@code lease} is the caller's fill lease, or null with {@code retryAfterMs}. */
+  /**
+   * {@code found=false}: {@code lease} is the caller's fill lease, or null with {@code retryAfterMs}.
+   * {@code found=true}: {@code stale} after a soft invalidation (then {@code lease}, for one caller, is the
+   * refresh lease); {@code refreshAhead} when this caller should recompute early (XFetch).
+   */
   public record GetResult(boolean found, String key, String valueJson, String version, long ttlSeconds,
-                          List<String> tags, String lease, long retryAfterMs) {}
+                          List<String> tags, String lease, long retryAfterMs, String type, boolean stale,
+                          boolean refreshAhead) {
+    public static GetResult miss(String key, String lease, long retryAfterMs) {
+      return new GetResult(false, key, null, null, 0, List.of(), lease, retryAfterMs, null, false, false);
+    }
+  }
+
+  /** Renews an entry's TTL without rewriting it; {@code ttlSeconds} null keeps its own TTL. */
+  public record TouchCommand(String key, Long ttlSeconds) {}
+
+  public record TouchResult(String key, long ttlSeconds) {}
+
+  /** Reads several keys, and records that they were read together (co-access). */
+  public record MultiGetQuery(List<String> keys) {}
+
+  public record MultiGetResult(List<GetResult> entries) {
+    public MultiGetResult {
+      entries = List.copyOf(entries);
+    }
+  }
+
+  public record SuggestQuery(String key, int limit) {}
+
+  public record Suggestion(String key, double score) {}
+
+  public record SuggestResult(String key, List<Suggestion> suggestions) {
+    public SuggestResult {
+      suggestions = List.copyOf(suggestions);
+    }
+  }
+
+  public record StatsQuery() {}
+
+  /** The cache verticle's own view for {@code /v1/stats}: the adaptive TTL rules and their effect. */
+  public record CacheStats(JsonObject adaptive) {
+    public CacheStats {
+      adaptive = adaptive.copy();
+    }
+
+    @Override
+    public JsonObject adaptive() {
+      return adaptive.copy();
+    }
+  }
 
   public record MetaQuery(String key) {}
 
@@ -93,7 +149,8 @@ public final class Messages {
   }
 
   /** One entry of {@code cg:notices}. {@code id} sorts in delivery order (see NoticeIds). */
-  public record Notice(String id, List<String> keys, List<String> tags, List<String> prefixes, Cause cause, long at) {
+  public record Notice(String id, List<String> keys, List<String> tags, List<String> prefixes, Cause cause, long at,
+                       boolean soft) {
     public Notice {
       keys = List.copyOf(keys);
       tags = List.copyOf(tags);

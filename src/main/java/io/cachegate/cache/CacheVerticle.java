@@ -19,6 +19,15 @@ import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.RedisState;
 import io.cachegate.bus.Messages.TagQuery;
 import io.cachegate.bus.Messages.TagResult;
+import io.cachegate.bus.Messages.CacheStats;
+import io.cachegate.bus.Messages.MultiGetQuery;
+import io.cachegate.bus.Messages.MultiGetResult;
+import io.cachegate.bus.Messages.StatsQuery;
+import io.cachegate.bus.Messages.SuggestQuery;
+import io.cachegate.bus.Messages.SuggestResult;
+import io.cachegate.bus.Messages.Suggestion;
+import io.cachegate.bus.Messages.TouchCommand;
+import io.cachegate.bus.Messages.TouchResult;
 import io.cachegate.cache.RedisScripts.Script;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
@@ -59,6 +68,7 @@ public final class CacheVerticle extends VerticleBase {
   private final SecureRandom random = new SecureRandom();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private final Backoff rebuildBackoff;
+  private AdaptiveTtl adaptive;
   private Redis redis;
   private RedisScripts scripts;
   private String ns;
@@ -80,7 +90,12 @@ public final class CacheVerticle extends VerticleBase {
     ns = config.redis().namespace();
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
+    adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
     serve(Addresses.CACHE_INVALIDATE, this::invalidate);
+    serve(Addresses.CACHE_TOUCH, this::touch);
+    serve(Addresses.CACHE_MULTI_GET, this::multiGet);
+    serve(Addresses.CACHE_SUGGEST, this::suggest);
+    serve(Addresses.CACHE_STATS, (StatsQuery q) -> Future.succeededFuture(new CacheStats(adaptive.snapshot())));
     serve(Addresses.CACHE_PUT, this::put);
     serve(Addresses.CACHE_GET, this::get);
     serve(Addresses.CACHE_META, this::meta);
@@ -161,6 +176,7 @@ public final class CacheVerticle extends VerticleBase {
           .put("tags", new JsonArray(t.tags()))
           .put("prefixes", new JsonArray(t.prefixes()))
           .put("cascade", inv.cascade())
+          .put("soft", inv.soft())
           .put("cause", inv.cause().toJson()));
     }
     List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode());
@@ -177,10 +193,24 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<PutResult> put(PutCommand cmd) {
-    List<String> args = List.of(ns, cmd.key(), cmd.valueJson(), Long.toString(cmd.ttlSeconds() * 1000),
-        new JsonArray(cmd.tags()).encode(), new JsonArray(cmd.dependsOn()).encode(), cmd.sliding() ? "1" : "0",
-        cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease());
-    return scripts.run(redis, Script.PUT, args).compose(res -> {
+    long ttl = cmd.ttlSeconds();
+    if (cmd.type() != null) {
+      adaptive.write(cmd.type());
+      if (!cmd.ttlExplicit()) ttl = adaptive.decide(cmd.type(), ttl).ttlSeconds();
+    }
+    long ttlSeconds = ttl;
+    Future<List<String>> deps = cmd.autoDepends()
+        ? suggest(new SuggestQuery(cmd.key(), config.cache().autoDependsLimit()))
+            .map(r -> r.suggestions().stream().filter(sg -> sg.score() >= config.cache().autoDependsMinScore())
+                .map(Suggestion::key).toList())
+        : Future.succeededFuture(cmd.dependsOn());
+    return deps.compose(dependsOn -> {
+      List<String> args = List.of(ns, cmd.key(), cmd.valueJson(), Long.toString(ttlSeconds * 1000),
+          new JsonArray(cmd.tags()).encode(), new JsonArray(dependsOn).encode(), cmd.sliding() ? "1" : "0",
+          cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease(),
+          cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs()));
+      return scripts.run(redis, Script.PUT, args);
+    }).compose(res -> {
       String status = res.get(0).toString();
       switch (status) {
         case "ok" -> {
@@ -209,13 +239,55 @@ public final class CacheVerticle extends VerticleBase {
     return scripts.run(redis, Script.GET, args).map(res -> {
       if ("hit".equals(res.get(0).toString())) {
         metrics.hit();
-        return new GetResult(true, q.key(), res.get(1).toString(), res.get(2).toString(),
-            ttlSeconds(res.get(3).toLong()), Targets.strings(new JsonArray(res.get(4).toString())), null, 0);
+        String type = res.get(5).toString();
+        adaptive.read(type);
+        long pttl = res.get(3).toLong();
+        long computeMs = Long.parseLong(res.get(7).toString());
+        String lease = res.get(8).toString();
+        return new GetResult(true, q.key(), res.get(1).toString(), res.get(2).toString(), ttlSeconds(pttl),
+            Targets.strings(new JsonArray(res.get(4).toString())), lease.isEmpty() ? null : lease, 0,
+            type.isEmpty() ? null : type, "1".equals(res.get(6).toString()), refreshAhead(computeMs, pttl));
       }
       metrics.miss();
       String lease = res.size() > 1 && !res.get(1).toString().isEmpty() ? res.get(1).toString() : null;
       long retry = res.size() > 2 ? Math.max(1, res.get(2).toLong()) : 0;
-      return new GetResult(false, q.key(), null, null, 0, List.of(), lease, retry);
+      return GetResult.miss(q.key(), lease, retry);
+    });
+  }
+
+  /**
+   * XFetch (Vattani, Chierichetti, Lowenstein, VLDB 2015): recompute early with a probability that
+   * rises as expiry nears, scaled by how long the value takes to compute, so one caller refreshes it
+   * before it expires instead of a stampede after.
+   */
+  private boolean refreshAhead(long computeMs, long pttl) {
+    if (computeMs <= 0 || pttl < 0) return false;
+    double u = Math.max(Double.MIN_VALUE, random.nextDouble());
+    return computeMs * config.cache().refreshAheadBeta() * -Math.log(u) >= pttl;
+  }
+
+  private Future<TouchResult> touch(TouchCommand cmd) {
+    String ttl = cmd.ttlSeconds() == null ? "" : Long.toString(cmd.ttlSeconds() * 1000);
+    return scripts.run(redis, Script.TOUCH, List.of(ns, cmd.key(), ttl)).compose(res -> res.toLong() < 0
+        ? Future.failedFuture(new CacheFailure(Failure.NOT_FOUND, "no entry " + cmd.key()))
+        : Future.succeededFuture(new TouchResult(cmd.key(), res.toLong() / 1000)));
+  }
+
+  private Future<MultiGetResult> multiGet(MultiGetQuery q) {
+    List<Future<GetResult>> reads = q.keys().stream().map(k -> get(new GetQuery(k, false))).toList();
+    return Future.all(reads).compose(all -> {
+      Future<?> recorded = q.keys().size() < 2 ? Future.succeededFuture() : scripts.run(redis, Script.COACCESS,
+          List.of(ns, new JsonArray(q.keys()).encode(), Long.toString(config.cache().coAccessTtlMs()),
+              Integer.toString(config.cache().coAccessKeep())));
+      return recorded.map(v -> new MultiGetResult(reads.stream().map(Future::result).toList()));
+    });
+  }
+
+  private Future<SuggestResult> suggest(SuggestQuery q) {
+    return scripts.run(redis, Script.SUGGEST, List.of(ns, q.key(), Integer.toString(q.limit()), "1")).map(res -> {
+      List<Suggestion> out = new ArrayList<>();
+      for (int i = 0; i + 1 < res.size(); i += 2) out.add(new Suggestion(res.get(i).toString(), Double.parseDouble(res.get(i + 1).toString())));
+      return new SuggestResult(q.key(), out);
     });
   }
 

@@ -25,7 +25,8 @@ public final class RedisScripts {
 
   public enum Script {
     PUT("put.lua"), GET("get.lua"), INVALIDATE("invalidate.lua"), META("meta.lua"), TAG("tag.lua"),
-    SWEEP("sweep.lua"), HISTORY("history.lua"), TRIM("trim.lua"), TAIL_BEAT("tailbeat.lua");
+    SWEEP("sweep.lua"), HISTORY("history.lua"), TRIM("trim.lua"), TAIL_BEAT("tailbeat.lua"),
+    TOUCH("touch.lua"), COACCESS("coaccess.lua"), SUGGEST("suggest.lua");
 
     final String file;
 

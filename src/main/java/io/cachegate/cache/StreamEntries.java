@@ -21,6 +21,7 @@ public final class StreamEntries {
     List<String> keys = List.of(), tags = List.of(), prefixes = List.of();
     Cause cause = Cause.api(null);
     long at = 0;
+    boolean soft = false;
     for (int i = 0; i + 1 < fields.size(); i += 2) {
       String f = fields.get(i).toString();
       String v = fields.get(i + 1).toString();
@@ -30,9 +31,10 @@ public final class StreamEntries {
         case "p" -> prefixes = Targets.strings(new JsonArray(v));
         case "c" -> cause = Cause.fromJson(new JsonObject(v));
         case "a" -> at = Long.parseLong(v);
+        case "s" -> soft = v.equals("1");
         default -> { }
       }
     }
-    return new Notice(NoticeIds.fromStreamId(id), keys, tags, prefixes, cause, at);
+    return new Notice(NoticeIds.fromStreamId(id), keys, tags, prefixes, cause, at, soft);
   }
 }

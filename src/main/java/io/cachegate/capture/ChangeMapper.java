@@ -34,7 +34,7 @@ public final class ChangeMapper {
     if (oldRow != null) t = t.plus(rule.render(oldRow));
     if (newRow != null) t = t.plus(rule.render(newRow));
     t = valid(t);
-    return t.isEmpty() ? null : new Invalidation(t, true, Cause.db(table, op));
+    return t.isEmpty() ? null : new Invalidation(t, true, rule.soft(), Cause.db(table, op));
   }
 
   /**
@@ -59,7 +59,7 @@ public final class ChangeMapper {
     Targets t = new Targets(strings(o, "keys"), strings(o, "tags"), strings(o, "prefixes"));
     Targets v = valid(t);
     if (v.isEmpty()) throw new IllegalArgumentException("payload names no table and no valid keys, tags or prefixes");
-    return new Invalidation(v, true, new Cause("db", null, "NOTIFY", null, "channel " + channel));
+    return new Invalidation(v, true, false, new Cause("db", null, "NOTIFY", null, "channel " + channel));
   }
 
   private static List<String> strings(JsonObject o, String field) {

@@ -15,7 +15,7 @@ import java.util.Locale;
  */
 public final class ConfigKeys {
 
-  public enum Kind { INT, LONG, BOOL, STRING, JSON }
+  public enum Kind { INT, LONG, DOUBLE, BOOL, STRING, JSON }
 
   public record Key(String path, Kind kind, Object defaultValue) {
     /** {@code http.maxBodyBytes} -> {@code CACHEGATE_HTTP_MAX_BODY_BYTES}. */
@@ -66,6 +66,20 @@ public final class ConfigKeys {
       new Key("cache.maxCascade", Kind.INT, 10_000),
       new Key("cache.leaseTtlMs", Kind.LONG, 10_000L),
       new Key("cache.sweepIntervalMs", Kind.LONG, 60_000L),
+      new Key("cache.refreshAheadBeta", Kind.DOUBLE, 1.0),
+      new Key("cache.coAccessTtlMs", Kind.LONG, 86_400_000L),
+      new Key("cache.coAccessKeep", Kind.INT, 50),
+      new Key("cache.autoDependsLimit", Kind.INT, 5),
+      new Key("cache.autoDependsMinScore", Kind.INT, 3),
+      new Key("adaptive.enabled", Kind.BOOL, true),
+      new Key("adaptive.windowMs", Kind.LONG, 60_000L),
+      new Key("adaptive.hotReadsPerMin", Kind.DOUBLE, 600.0),
+      new Key("adaptive.hotFactor", Kind.DOUBLE, 2.0),
+      new Key("adaptive.coldReadsPerMin", Kind.DOUBLE, 1.0),
+      new Key("adaptive.coldFactor", Kind.DOUBLE, 0.5),
+      new Key("adaptive.writeHeavyRatio", Kind.DOUBLE, 0.5),
+      new Key("adaptive.writeHeavyMaxTtl", Kind.LONG, 60L),
+      new Key("adaptive.minTtl", Kind.LONG, 5L),
       new Key("stream.historyMaxLen", Kind.LONG, 100_000L),
       new Key("stream.historyMaxAgeMs", Kind.LONG, 86_400_000L),
       new Key("stream.trimIntervalMs", Kind.LONG, 1000L),

@@ -80,6 +80,7 @@ public final class ConfigLoader {
       return switch (key.kind()) {
         case INT -> Integer.parseInt(v);
         case LONG -> Long.parseLong(v);
+        case DOUBLE -> Double.parseDouble(v);
         case BOOL -> {
           if (v.equalsIgnoreCase("true")) yield true;
           if (v.equalsIgnoreCase("false")) yield false;

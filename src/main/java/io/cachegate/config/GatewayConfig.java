@@ -39,7 +39,9 @@ public record GatewayConfig(
                         long reconnectMinDelayMs, long reconnectMaxDelayMs, long leaderPollMs, long heartbeatMs,
                         long heartbeatTimeoutMs, long statusIntervalMs, Map<String, InvalidationRule> tables) {}
 
-  public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs) {}
+  public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs,
+                      double refreshAheadBeta, long coAccessTtlMs, int coAccessKeep, int autoDependsLimit,
+                      int autoDependsMinScore, Adaptive adaptive) {}
 
   public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int maxNamesPerSocket, int maxMalformedFrames) {}
@@ -56,8 +58,12 @@ public record GatewayConfig(
 
   public record Auth(boolean enabled, List<ApiKey> apiKeys) {}
 
-  /** A data type's TTL policy: {@code strategies.<name>}. */
-  public record Strategy(String name, Long ttl, List<Template> tags, List<Template> dependsOn) {}
+  /** A data type's TTL policy: {@code strategies.<name>}; {@code adaptive}: the adaptive rules may adjust it. */
+  public record Strategy(String name, Long ttl, List<Template> tags, List<Template> dependsOn, boolean adaptive) {}
+
+  /** The adaptive TTL rules ({@code adaptive.*}), applied per data type. */
+  public record Adaptive(boolean enabled, long windowMs, double hotReadsPerMin, double hotFactor, double coldReadsPerMin,
+                         double coldFactor, double writeHeavyRatio, long writeHeavyMaxTtl, long minTtl) {}
 
   private static final Pattern IDENT = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -94,8 +100,16 @@ public record GatewayConfig(
     long defaultTtl = range(t, "cache.defaultTtl", 1, Long.MAX_VALUE);
     long maxTtl = range(t, "cache.maxTtl", 1, Long.MAX_VALUE);
     if (defaultTtl > maxTtl) throw new ConfigException("cache.defaultTtl", "must not exceed cache.maxTtl (" + maxTtl + ")");
+    Adaptive adaptive = new Adaptive(bool(t, "adaptive.enabled"), range(t, "adaptive.windowMs", 1000, 86_400_000),
+        decimal(t, "adaptive.hotReadsPerMin", 0, 1e9), decimal(t, "adaptive.hotFactor", 1, 1000),
+        decimal(t, "adaptive.coldReadsPerMin", 0, 1e9), decimal(t, "adaptive.coldFactor", 0.001, 1),
+        decimal(t, "adaptive.writeHeavyRatio", 0, 1e6), range(t, "adaptive.writeHeavyMaxTtl", 1, maxTtl),
+        range(t, "adaptive.minTtl", 1, maxTtl));
     Cache cache = new Cache(defaultTtl, maxTtl, (int) range(t, "cache.maxCascade", 1, 1_000_000),
-        range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000));
+        range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000),
+        decimal(t, "cache.refreshAheadBeta", 0, 100), range(t, "cache.coAccessTtlMs", 1000, 30L * 86_400_000),
+        (int) range(t, "cache.coAccessKeep", 1, 10_000), (int) range(t, "cache.autoDependsLimit", 1, 256),
+        (int) range(t, "cache.autoDependsMinScore", 1, 1_000_000), adaptive);
     Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
         range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
@@ -174,6 +188,14 @@ public record GatewayConfig(
     return l;
   }
 
+  private static double decimal(JsonObject t, String path, double min, double max) {
+    Object v = ConfigLoader.get(t, path);
+    if (!(v instanceof Number n) || Double.isNaN(n.doubleValue())) throw new ConfigException(path, "must be a number, got " + v);
+    double d = n.doubleValue();
+    if (d < min || d > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + d);
+    return d;
+  }
+
   private static List<String> channels(JsonObject t) {
     Object v = ConfigLoader.get(t, "postgres.channels");
     if (!(v instanceof JsonArray arr)) throw new ConfigException("postgres.channels", "must be a list of channel names");
@@ -235,15 +257,17 @@ public record GatewayConfig(
         ttl = range(holder, "ttl", 1, maxTtl);
       }
       for (String f : o.fieldNames()) {
-        if (!List.of("ttl", "tags", "dependsOn").contains(f)) {
-          throw new ConfigException(where + "." + f, "unknown (allowed: ttl, tags, dependsOn)");
+        if (!List.of("ttl", "tags", "dependsOn", "adaptive").contains(f)) {
+          throw new ConfigException(where + "." + f, "unknown (allowed: ttl, tags, dependsOn, adaptive)");
         }
       }
+      Object adaptive = o.getValue("adaptive");
+      if (adaptive != null && !(adaptive instanceof Boolean)) throw new ConfigException(where + ".adaptive", "must be true or false");
       try {
         JsonObject templ = new JsonObject().put("keys", o.getValue("dependsOn")).put("tags", o.getValue("tags"));
         List<Template> tags = templates(templ, "tags", where);
         List<Template> deps = templates(templ, "keys", where + ".dependsOn");
-        out.put(name, new Strategy(name, ttl, tags, deps));
+        out.put(name, new Strategy(name, ttl, tags, deps, !Boolean.FALSE.equals(adaptive)));
       } catch (IllegalArgumentException e) {
         throw new ConfigException(where, e.getMessage());
       }

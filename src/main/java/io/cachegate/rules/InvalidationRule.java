@@ -12,18 +12,24 @@ import java.util.Set;
  * Key, tag and prefix templates filled from one JSON object: the rule for a watched table
  * ({@code capture.tables}) or for an application event ({@code events}). Immutable.
  */
-public record InvalidationRule(String name, List<Template> keys, List<Template> tags, List<Template> prefixes) {
+public record InvalidationRule(String name, List<Template> keys, List<Template> tags, List<Template> prefixes,
+                               boolean soft) {
 
   /** Parses {@code {keys: [..], tags: [..], prefixes: [..]}}; {@code where} names the config path for errors. */
   public static InvalidationRule parse(String name, JsonObject spec, String where) {
     if (spec == null) throw new IllegalArgumentException(where + " must be a mapping with keys, tags and/or prefixes");
     for (String f : spec.fieldNames()) {
-      if (!List.of("keys", "tags", "prefixes").contains(f)) {
-        throw new IllegalArgumentException(where + "." + f + " is unknown (allowed: keys, tags, prefixes)");
+      if (!List.of("keys", "tags", "prefixes", "mode").contains(f)) {
+        throw new IllegalArgumentException(where + "." + f + " is unknown (allowed: keys, tags, prefixes, mode)");
       }
     }
+    Object mode = spec.getValue("mode");
+    if (mode != null && !"hard".equals(mode) && !"soft".equals(mode)) {
+      throw new IllegalArgumentException(where + ".mode must be hard or soft");
+    }
     InvalidationRule r = new InvalidationRule(name,
-        templates(spec, "keys", where), templates(spec, "tags", where), templates(spec, "prefixes", where));
+        templates(spec, "keys", where), templates(spec, "tags", where), templates(spec, "prefixes", where),
+        "soft".equals(mode));
     if (r.keys.isEmpty() && r.tags.isEmpty() && r.prefixes.isEmpty()) {
       throw new IllegalArgumentException(where + " names no keys, tags or prefixes");
     }

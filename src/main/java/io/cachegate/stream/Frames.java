@@ -122,6 +122,7 @@ public final class Frames {
         .put("prefixes", new JsonArray(new ArrayList<>(prefixes)))
         .put("cause", n.cause().toJson())
         .put("at", n.at())
+        .put("soft", n.soft())
         .encode();
   }
 

@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SubscriptionIndexTest {
 
   private static Notice notice(List<String> keys, List<String> tags, List<String> prefixes) {
-    return new Notice("1", keys, tags, prefixes, Cause.api(null), 0);
+    return new Notice("1", keys, tags, prefixes, Cause.api(null), 0, false);
   }
 
   @Test
