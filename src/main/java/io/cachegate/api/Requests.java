@@ -102,12 +102,13 @@ public final class Requests {
   /** {@code GET /v1/entries?keys=a,b,c}: 1 to {@link #MAX_MULTI_GET} valid keys. */
   public static List<String> multiGetKeys(String keysParam) {
     if (keysParam == null || keysParam.isEmpty()) throw ApiError.badRequest("keys is required: ?keys=a,b,c");
+    String[] parts = keysParam.split(",", -1);
+    if (parts.length > MAX_MULTI_GET) throw ApiError.badRequest("at most " + MAX_MULTI_GET + " keys per multi-get");
     List<String> keys = new ArrayList<>();
-    for (String k : keysParam.split(",", -1)) {
+    for (String k : parts) {
       checkName("key", k);
       if (!keys.contains(k)) keys.add(k);
     }
-    if (keys.size() > MAX_MULTI_GET) throw ApiError.badRequest("at most " + MAX_MULTI_GET + " keys per multi-get");
     return keys;
   }
 

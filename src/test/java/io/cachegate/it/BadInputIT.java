@@ -54,10 +54,24 @@ class BadInputIT {
       c.add(new Case("GET", "/v1/tags/" + bad, null, 400));
     }
     c.add(new Case("GET", "/v1/entries/k1?lease=maybe", null, 400));
+    c.add(new Case("GET", "/v1/entries", null, 400));
+    c.add(new Case("GET", "/v1/entries?keys=", null, 400));
+    c.add(new Case("GET", "/v1/entries?keys=a,,b", null, 400));
+    c.add(new Case("GET", "/v1/entries?keys=a,has%20space", null, 400));
+    c.add(new Case("GET", "/v1/entries?keys=" + "k,".repeat(101) + "k", null, 400));
+    c.add(new Case("GET", "/v1/entries/has%20space/suggested-dependencies", null, 400));
+    c.add(new Case("POST", "/v1/entries/k1/touch", "{bad", 400));
+    c.add(new Case("POST", "/v1/entries/k1/touch", "{\"ttl\":0}", 400));
+    c.add(new Case("POST", "/v1/entries/k1/touch", "{\"ttl\":\"x\"}", 400));
+    c.add(new Case("POST", "/v1/entries/k1/touch", "{\"other\":1}", 400));
+    c.add(new Case("POST", "/v1/entries/k1/touch", null, 404));
+    c.add(new Case("DELETE", "/v1/entries/k1?mode=gentle", null, 400));
+    c.add(new Case("PUT", "/v1/entries/k1", "{\"value\":1,\"computeMs\":0}", 400));
+    c.add(new Case("PUT", "/v1/entries/k1", "{\"value\":1,\"dependsOn\":\"manual\"}", 400));
     c.add(new Case("DELETE", "/v1/entries/k1?cascade=maybe", null, 400));
     for (String body : List.of("{bad", "[]", "", "{}", "{\"keys\":\"x\"}", "{\"keys\":[1]}", "{\"tags\":[\"a b\"]}",
         "{\"prefixes\":[\"\"]}", "{\"keys\":[\"a\"],\"cascade\":\"no\"}", "{\"keys\":[\"a\"],\"reason\":5}",
-        "{\"keys\":[\"a\"],\"x\":1}", "{\"keys\":null}", "{\"keys\":[], \"tags\":[]}")) {
+        "{\"keys\":[\"a\"],\"x\":1}", "{\"keys\":null}", "{\"keys\":[], \"tags\":[]}", "{\"keys\":[\"a\"],\"mode\":\"gentle\"}")) {
       c.add(new Case("POST", "/v1/invalidations", body, 400));
     }
     c.add(new Case("POST", "/v1/invalidations", "{\"keys\":[\"" + "k".repeat(LIMIT) + "\"]}", 413));
