@@ -45,12 +45,39 @@ public final class GatewayProcess implements AutoCloseable {
   }
 
   public static GatewayProcess start(List<String> args, Map<String, String> env) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.cachegate.Main"));
+    return start(List.of("-Xmx256m"), "io.cachegate.Main", args, env);
+  }
+
+  /** Any main class of the test class path, with JVM options. */
+  public static GatewayProcess start(List<String> jvm, String mainClass, List<String> args, Map<String, String> env)
+      throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(jvm);
+    cmd.addAll(List.of("-cp", classPath(), mainClass));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
     pb.environment().putAll(env);
     return new GatewayProcess(pb.start());
+  }
+
+  /**
+   * The class path of this program: java.class.path under the test runner; under exec:java, which loads
+   * the project through its own class loader, that loader's URLs.
+   */
+  static String classPath() {
+    ClassLoader cl = Thread.currentThread().getContextClassLoader();
+    if (cl instanceof java.net.URLClassLoader u && u.getURLs().length > 0) {
+      List<String> parts = new ArrayList<>();
+      for (java.net.URL url : u.getURLs()) {
+        try {
+          parts.add(Path.of(url.toURI()).toString());
+        } catch (java.net.URISyntaxException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      return String.join(java.io.File.pathSeparator, parts);
+    }
+    return System.getProperty("java.class.path");
   }
 
   /** Waits for a stdout line matching {@code p} (90 s at most); every line read is kept in {@link #stdout}. */

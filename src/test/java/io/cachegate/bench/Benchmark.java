@@ -1,0 +1,601 @@
+package io.cachegate.bench;
+
+import io.cachegate.it.Await;
+import io.cachegate.it.GatewayProcess;
+import io.cachegate.it.TestServices;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.Request;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The performance benchmark (docs/performance.md). Starts an embedded PostgreSQL and Redis, runs the
+ * gateway as its own process in external mode (so its heap and CPU are its own), and measures six
+ * figures, each next to a baseline measured in the same run:
+ * <ol>
+ *   <li>commit-to-client latency at 1,000 changes/s with 1,000 clients, vs raw NOTIFY to a bare listener;</li>
+ *   <li>write overhead: TPS on a watched table / an unwatched one, 4 writers, synchronous commit, vs a
+ *       per-row pg_notify trigger;</li>
+ *   <li>invalidation throughput: REST single-key at 50 connections vs raw DEL at 50 connections, and
+ *       batch keys/s vs pipelined raw DEL;</li>
+ *   <li>fan-out: notices/s and frames/s to N subscribed clients vs a bare Vert.x broadcast;</li>
+ *   <li>memory: heap per idle subscribed client vs bare Vert.x WebSocket connections;</li>
+ *   <li>drain rate: outbox rows invalidated per second when a backlog is released.</li>
+ * </ol>
+ * Prints a table and JSON (also written to target/benchmark.json). Bounded in time; stops every
+ * process it started. Options: --seconds N (per timed phase), --latency-clients, --fanout-clients,
+ * --memory-clients a,b, --backlog, --only name,name.
+ */
+public final class Benchmark {
+
+  private final Map<String, String> opts;
+  private final JsonObject results = new JsonObject();
+  private final List<String[]> table = new ArrayList<>();
+  private final Vertx vertx = Vertx.vertx();
+  private String db;
+  private String jdbc;
+  private String ns;
+  private GatewayProcess gateway;
+
+  private Benchmark(Map<String, String> opts) {
+    this.opts = opts;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new HashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    Benchmark b = new Benchmark(opts);
+    try {
+      b.run();
+    } finally {
+      b.close();
+    }
+    System.exit(0);
+  }
+
+  private int intOpt(String name, int dflt) {
+    return Integer.parseInt(opts.getOrDefault(name, Integer.toString(dflt)));
+  }
+
+  private boolean wanted(String name) {
+    String only = opts.get("only");
+    return only == null || List.of(only.split(",")).contains(name);
+  }
+
+  private void run() throws Exception {
+    System.out.println("cachegate benchmark: " + Runtime.getRuntime().availableProcessors() + " cores, "
+        + System.getProperty("java.version") + ", " + java.time.Instant.now());
+    setUp();
+    if (wanted("latency")) latency();
+    if (wanted("overhead")) overhead();
+    if (wanted("throughput")) throughput();
+    if (wanted("fanout")) fanout();
+    if (wanted("memory")) memory();
+    if (wanted("drain")) drain();
+    System.out.println();
+    System.out.printf("%-44s %16s %16s %8s %s%n", "figure", "cachegate", "baseline", "ratio", "goal");
+    for (String[] row : table) System.out.printf("%-44s %16s %16s %8s %s%n", (Object[]) row);
+    System.out.println();
+    System.out.println(results.encodePrettily());
+    Files.createDirectories(Path.of("target"));
+    Files.writeString(Path.of("target", "benchmark.json"), results.encodePrettily());
+  }
+
+  private void row(String figure, double ours, double base, String unit, String goal, double ratio) {
+    table.add(new String[] {figure, fmt(ours) + " " + unit, fmt(base) + " " + unit, String.format("%.2f", ratio), goal});
+  }
+
+  private static String fmt(double d) {
+    return d >= 100 ? String.format("%,.0f", d) : String.format("%.2f", d);
+  }
+
+  // ---- set-up ----
+
+  private void setUp() throws Exception {
+    db = TestServices.newDatabase();
+    jdbc = TestServices.jdbcUrlOf(db);
+    ns = TestServices.uniqueNamespace();
+    sql("CREATE TABLE lat (seq bigint PRIMARY KEY, grp int NOT NULL)",
+        "CREATE TABLE raw_t (seq bigint PRIMARY KEY)",
+        "CREATE TABLE w_plain (id bigint PRIMARY KEY, v bigint NOT NULL)",
+        "CREATE TABLE w_watched (id bigint PRIMARY KEY, v bigint NOT NULL)",
+        "CREATE TABLE w_notify (id bigint PRIMARY KEY, v bigint NOT NULL)",
+        "INSERT INTO w_plain SELECT i, 0 FROM generate_series(1, 1000) i",
+        "INSERT INTO w_watched SELECT i, 0 FROM generate_series(1, 1000) i",
+        "INSERT INTO w_notify SELECT i, 0 FROM generate_series(1, 1000) i",
+        "CREATE TABLE drain_t (id bigint PRIMARY KEY, v bigint NOT NULL)",
+        "CREATE FUNCTION textbook_notify() RETURNS trigger LANGUAGE plpgsql AS "
+            + "$$ BEGIN PERFORM pg_notify('bench_textbook', NEW.id::text); RETURN NEW; END $$",
+        "CREATE TRIGGER textbook AFTER UPDATE ON w_notify FOR EACH ROW EXECUTE FUNCTION textbook_notify()");
+    gateway = startGateway();
+  }
+
+  private GatewayProcess startGateway() throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("CACHEGATE_REDIS_URL", TestServices.get().redisUrl());
+    env.put("CACHEGATE_POSTGRES_URL", db);
+    env.put("CACHEGATE_REDIS_NAMESPACE", ns);
+    env.put("CACHEGATE_HTTP_PORT", "0");
+    env.put("CACHEGATE_AUTH_ENABLED", "false");
+    env.put("CACHEGATE_STREAM_MAX_NAMES_PER_SOCKET", "100000");
+    env.put("CACHEGATE_CAPTURE_TABLES", new JsonObject()
+        .put("lat", new JsonObject().put("keys", new JsonArray().add("lat:{grp}:{seq}")))
+        .put("w_watched", new JsonObject().put("keys", new JsonArray().add("w:{id}")))
+        .put("drain_t", new JsonObject().put("keys", new JsonArray().add("d:{id}"))).encode());
+    GatewayProcess g = GatewayProcess.start(List.of("-Xmx1g", "-XX:+UseG1GC"), "io.cachegate.Main", List.of(), env);
+    g.awaitListening();
+    return g;
+  }
+
+  private void sql(String... statements) throws Exception {
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", ""); Statement st = c.createStatement()) {
+      for (String s : statements) st.execute(s);
+    }
+  }
+
+  private long outbox() throws Exception {
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", ""); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT count(*) FROM cachegate.outbox")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  // ---- 1. latency ----
+
+  private void latency() throws Exception {
+    int clients = intOpt("latency-clients", 1000);
+    int rate = intOpt("latency-rate", 1000);
+    int seconds = intOpt("seconds", 10);
+    int groups = 100;
+    int total = rate * seconds;
+    AtomicLongArray commitStart = new AtomicLongArray(2 * total + 2);
+
+    // baseline: raw NOTIFY in the writing transaction, to a bare LISTEN connection
+    Histogram raw = new ConcurrentHistogram(3);
+    PgConnection listener = Await.get(PgConnection.connect(vertx, PgConnectOptions.fromUri(db)));
+    listener.notificationHandler(n -> {
+      long seq = Long.parseLong(n.getPayload());
+      raw.recordValue(Math.max(0, System.nanoTime() - commitStart.get((int) seq)) / 1000);
+    });
+    Await.get(listener.query("LISTEN bench_raw").execute());
+    writeAtRate(rate, seconds, 0, (c, seq) -> {
+      try (PreparedStatement ins = c.prepareStatement("INSERT INTO raw_t VALUES (?)");
+           PreparedStatement note = c.prepareStatement("SELECT pg_notify('bench_raw', ?)")) {
+        ins.setLong(1, seq);
+        ins.executeUpdate();
+        note.setString(1, Long.toString(seq));
+        note.executeQuery().close();
+      }
+    }, commitStart);
+    Await.until("raw notifications", 30_000, () -> raw.getTotalCount() >= total);
+    Await.get(listener.close());
+
+    // cachegate: an INSERT into a watched table, to the invalidate frame at each subscribed client
+    Histogram ours = new ConcurrentHistogram(3);
+    Histogram streamPart = new ConcurrentHistogram(3); // notice appended in Redis -> frame at the client
+    WebSocketClient wsc = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxConnections(clients + 10));
+    List<WebSocket> sockets = connect(wsc, gateway.port(), clients,
+        i -> new JsonObject().put("type", "subscribe").put("prefixes", new JsonArray().add("lat:" + (i % groups) + ":")),
+        t -> {
+          long now = System.nanoTime();
+          JsonObject f = new JsonObject(t);
+          if (!"invalidate".equals(f.getString("type"))) return;
+          streamPart.recordValue(Math.max(0, System.currentTimeMillis() - f.getLong("at")));
+          for (Object k : f.getJsonArray("keys")) {
+            String key = (String) k;
+            long seq = Long.parseLong(key.substring(key.lastIndexOf(':') + 1));
+            ours.recordValue(Math.max(0, now - commitStart.get((int) seq)) / 1000);
+          }
+        });
+    long expected = (long) total * (clients / groups);
+    writeAtRate(rate, seconds, total, (c, seq) -> {
+      try (PreparedStatement ins = c.prepareStatement("INSERT INTO lat VALUES (?, ?)")) {
+        ins.setLong(1, seq);
+        ins.setInt(2, (int) (seq % groups));
+        ins.executeUpdate();
+      }
+    }, commitStart);
+    Await.until("gateway frames", 60_000, () -> ours.getTotalCount() >= expected);
+    closeAll(sockets);
+
+    JsonObject o = new JsonObject()
+        .put("changesPerSec", rate).put("clients", clients).put("changes", total)
+        .put("cachegate", percentiles(ours)).put("rawNotify", percentiles(raw))
+        .put("appendToClientMs", new JsonObject().put("p50", streamPart.getValueAtPercentile(50))
+            .put("p99", streamPart.getValueAtPercentile(99)));
+    results.put("latency", o);
+    row("latency p50 commit->client (ms)", ours.getValueAtPercentile(50) / 1000.0, raw.getValueAtPercentile(50) / 1000.0, "ms",
+        "<= 5x raw p50", (double) ours.getValueAtPercentile(50) / Math.max(1, raw.getValueAtPercentile(50)));
+    row("latency p99 (ms)", ours.getValueAtPercentile(99) / 1000.0, raw.getValueAtPercentile(99) / 1000.0, "ms",
+        "< 20 ms", (double) ours.getValueAtPercentile(99) / Math.max(1, raw.getValueAtPercentile(99)));
+    row("latency p99.9 (ms)", ours.getValueAtPercentile(99.9) / 1000.0, raw.getValueAtPercentile(99.9) / 1000.0, "ms",
+        "", (double) ours.getValueAtPercentile(99.9) / Math.max(1, raw.getValueAtPercentile(99.9)));
+  }
+
+  private static JsonObject percentiles(Histogram h) {
+    return new JsonObject().put("samples", h.getTotalCount())
+        .put("p50ms", h.getValueAtPercentile(50) / 1000.0).put("p99ms", h.getValueAtPercentile(99) / 1000.0)
+        .put("p999ms", h.getValueAtPercentile(99.9) / 1000.0).put("maxMs", h.getMaxValue() / 1000.0);
+  }
+
+  @FunctionalInterface
+  private interface Change {
+    void apply(Connection c, long seq) throws Exception;
+  }
+
+  /** 4 writers, each a quarter of the rate, each change its own transaction; seq from base + 1. */
+  private void writeAtRate(int rate, int seconds, long base, Change change, AtomicLongArray commitStart) throws Exception {
+    int writers = 4;
+    long perWriterNanos = 1_000_000_000L * writers / rate;
+    AtomicLong next = new AtomicLong(base);
+    long end = base + (long) rate * seconds;
+    List<Thread> threads = new ArrayList<>();
+    for (int w = 0; w < writers; w++) {
+      threads.add(new Thread(() -> {
+        try (Connection c = DriverManager.getConnection(jdbc, "postgres", "")) {
+          c.setAutoCommit(false);
+          long due = System.nanoTime();
+          long seq;
+          while ((seq = next.incrementAndGet()) <= end) {
+            due += perWriterNanos;
+            LockSupport.parkNanos(due - System.nanoTime()); // pacing the offered load
+            change.apply(c, seq);
+            commitStart.set((int) seq, System.nanoTime());
+            c.commit();
+          }
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }));
+    }
+    threads.forEach(Thread::start);
+    for (Thread t : threads) t.join();
+  }
+
+  // ---- 2. write overhead ----
+
+  private void overhead() throws Exception {
+    int seconds = Math.max(3, intOpt("seconds", 10) / 2);
+    PgConnection textbookListener = Await.get(PgConnection.connect(vertx, PgConnectOptions.fromUri(db)));
+    Await.get(textbookListener.query("LISTEN bench_textbook").execute());
+    double plain1 = tps("w_plain", seconds);
+    double watched = tps("w_watched", seconds);
+    double textbook = tps("w_notify", seconds);
+    double plain2 = tps("w_plain", seconds);
+    Await.get(textbookListener.close());
+    double plain = (plain1 + plain2) / 2;
+    Await.until("the outbox to drain", 60_000, () -> {
+      try {
+        return outbox() == 0;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    results.put("writeOverhead", new JsonObject().put("writers", 4).put("plainTps", plain).put("watchedTps", watched)
+        .put("textbookNotifyTps", textbook).put("watchedRatio", watched / plain).put("textbookRatio", textbook / plain)
+        .put("synchronousCommit", "on"));
+    row("write TPS watched/unwatched", watched, plain, "tps", ">= 0.85", watched / plain);
+    row("write TPS per-row pg_notify/unwatched", textbook, plain, "tps", "(to beat)", textbook / plain);
+  }
+
+  private double tps(String table, int seconds) throws Exception {
+    AtomicLong done = new AtomicLong();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    List<Thread> threads = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      threads.add(new Thread(() -> {
+        try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+             PreparedStatement up = c.prepareStatement("UPDATE " + table + " SET v = v + 1 WHERE id = ?")) {
+          while (System.nanoTime() < end) {
+            up.setLong(1, 1 + ThreadLocalRandom.current().nextInt(1000));
+            up.executeUpdate();
+            done.incrementAndGet();
+          }
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }));
+    }
+    long start = System.nanoTime();
+    threads.forEach(Thread::start);
+    for (Thread t : threads) t.join();
+    return done.get() / ((System.nanoTime() - start) / 1e9);
+  }
+
+  // ---- 3. invalidation throughput ----
+
+  private void throughput() throws Exception {
+    int seconds = Math.max(3, intOpt("seconds", 10) / 2);
+    HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(50));
+    double rest = closedLoop(50, seconds, n -> http.request(HttpMethod.DELETE, gateway.port(), "127.0.0.1", "/v1/entries/t:" + n)
+        .compose(req -> req.send()).compose(resp -> resp.body().map(b -> {
+          if (resp.statusCode() != 200) throw new IllegalStateException("status " + resp.statusCode());
+          return null;
+        })));
+    Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.get().redisUrl()).setMaxPoolSize(50)
+        .setMaxPoolWaiting(1000));
+    double raw = closedLoop(50, seconds, n -> redis.send(Request.cmd(Command.DEL).arg(ns + "t:" + n)).mapEmpty());
+
+    int batch = 1000;
+    double restBatches = closedLoop(4, seconds, n -> {
+      JsonArray keys = new JsonArray();
+      for (int i = 0; i < batch; i++) keys.add("b:" + n + ":" + i);
+      return http.request(HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/invalidations")
+          .compose(req -> req.send(Buffer.buffer(new JsonObject().put("keys", keys).encode())))
+          .compose(resp -> resp.body().map(b -> {
+            if (resp.statusCode() != 200) throw new IllegalStateException("status " + resp.statusCode() + " " + b);
+            return null;
+          }));
+    });
+    double rawBatches = closedLoop(4, seconds, n -> {
+      List<Request> dels = new ArrayList<>(batch);
+      for (int i = 0; i < batch; i++) dels.add(Request.cmd(Command.DEL).arg(ns + "b:" + n + ":" + i));
+      return redis.batch(dels).mapEmpty();
+    });
+    Await.get(redis.close());
+    Await.get(http.close());
+    results.put("throughput", new JsonObject()
+        .put("restSingleKeyPerSec", rest).put("rawDelPerSec", raw).put("connections", 50)
+        .put("restBatchKeysPerSec", restBatches * batch).put("pipelinedDelKeysPerSec", rawBatches * batch).put("batchSize", batch));
+    row("REST single-key invalidations/s (50 conn)", rest, raw, "/s", ">= 0.4", rest / raw);
+    row("batch invalidation keys/s", restBatches * batch, rawBatches * batch, "keys/s", ">= 0.3", restBatches / rawBatches);
+  }
+
+  @FunctionalInterface
+  private interface Op {
+    Future<Void> run(long n);
+  }
+
+  /** {@code concurrency} loops, each issuing the next operation when the last completes; ops/s. */
+  private double closedLoop(int concurrency, int seconds, Op op) {
+    AtomicLong done = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicLong seq = new AtomicLong();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    long start = System.nanoTime();
+    List<Future<Void>> loops = new ArrayList<>();
+    for (int i = 0; i < concurrency; i++) {
+      Promise<Void> p = Promise.promise();
+      loops.add(p.future());
+      vertx.runOnContext(v -> step(op, seq, done, failed, end, p));
+    }
+    Await.get(Future.all(loops).timeout(seconds + 60L, TimeUnit.SECONDS));
+    if (failed.get() > 0) System.out.println("  (" + failed.get() + " operations failed)");
+    return done.get() / ((System.nanoTime() - start) / 1e9);
+  }
+
+  private void step(Op op, AtomicLong seq, AtomicLong done, AtomicLong failed, long end, Promise<Void> p) {
+    if (System.nanoTime() >= end) {
+      p.tryComplete();
+      return;
+    }
+    op.run(seq.incrementAndGet()).onComplete(ar -> {
+      if (ar.succeeded()) done.incrementAndGet();
+      else failed.incrementAndGet();
+      step(op, seq, done, failed, end, p);
+    });
+  }
+
+  // ---- 4. fan-out ----
+
+  private void fanout() throws Exception {
+    int clients = intOpt("fanout-clients", 10_000);
+    int notices = intOpt("fanout-notices", 50);
+    AtomicLong frames = new AtomicLong();
+    WebSocketClient wsc = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxConnections(clients + 10));
+    List<WebSocket> sockets = connect(wsc, gateway.port(), clients,
+        i -> new JsonObject().put("type", "subscribe").put("tags", new JsonArray().add("fan")),
+        t -> {
+          if (t.startsWith("{\"type\":\"invalidate\"")) frames.incrementAndGet();
+        });
+    HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(4));
+    String body = new JsonObject().put("tags", new JsonArray().add("fan")).put("reason", "fan-out").encode();
+    long start = System.nanoTime();
+    for (int i = 0; i < notices; i++) {
+      Await.get(http.request(HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/invalidations")
+          .compose(req -> req.send(Buffer.buffer(body))).compose(r -> r.body()));
+    }
+    long expected = (long) notices * clients;
+    Await.until("every fan-out frame", 300_000, () -> frames.get() >= expected);
+    double oursSecs = (System.nanoTime() - start) / 1e9;
+    closeAll(sockets);
+
+    // baseline: a bare Vert.x broadcast of frames of the same size
+    int size = 190;
+    int barePort = freePort();
+    GatewayProcess bare = GatewayProcess.start(List.of("-Xmx1g"), BareWsServer.class.getName(), List.of(Integer.toString(barePort)), Map.of());
+    double bareSecs;
+    try {
+      bare.await(Pattern.compile("^bare listening"));
+      AtomicLong bareFrames = new AtomicLong();
+      List<WebSocket> bareSockets = connect(wsc, barePort, clients, i -> null, t -> bareFrames.incrementAndGet());
+      long bstart = System.nanoTime();
+      Await.get(http.request(HttpMethod.POST, barePort, "127.0.0.1", "/broadcast?n=" + notices + "&size=" + size)
+          .compose(req -> req.send()).compose(r -> r.body()));
+      Await.until("every bare frame", 300_000, () -> bareFrames.get() >= expected);
+      bareSecs = (System.nanoTime() - bstart) / 1e9;
+      closeAll(bareSockets);
+    } finally {
+      bare.close();
+    }
+    Await.get(http.close());
+    double oursRate = notices / oursSecs;
+    double bareRate = notices / bareSecs;
+    results.put("fanout", new JsonObject().put("clients", clients).put("notices", notices)
+        .put("noticesPerSec", oursRate).put("framesPerSec", expected / oursSecs)
+        .put("bareNoticesPerSec", bareRate).put("bareFramesPerSec", expected / bareSecs));
+    row("fan-out notices/s to " + clients + " clients", oursRate, bareRate, "/s", ">= 0.7", oursRate / bareRate);
+    row("fan-out frames/s", expected / oursSecs, expected / bareSecs, "/s", "", oursRate / bareRate);
+  }
+
+  // ---- 5. memory ----
+
+  private void memory() throws Exception {
+    List<Integer> sizes = new ArrayList<>();
+    for (String s : opts.getOrDefault("memory-clients", "10000,18000").split(",")) sizes.add(Integer.parseInt(s));
+    int max = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
+    WebSocketClient wsc = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxConnections(max + 10));
+    JsonObject out = new JsonObject();
+    int barePort = freePort();
+    GatewayProcess bare = GatewayProcess.start(List.of("-Xmx2g", "-XX:+UseG1GC"), BareWsServer.class.getName(),
+        List.of(Integer.toString(barePort)), Map.of());
+    try {
+      bare.await(Pattern.compile("^bare listening"));
+      for (int n : sizes) {
+        long g0 = heapAfterGc(gateway.process.pid());
+        List<WebSocket> ours = connect(wsc, gateway.port(), n,
+            i -> new JsonObject().put("type", "subscribe").put("keys", new JsonArray().add("mem:" + i)), t -> { });
+        long g1 = heapAfterGc(gateway.process.pid());
+        closeAll(ours);
+        long b0 = heapAfterGc(bare.process.pid());
+        List<WebSocket> bares = connect(wsc, barePort, n, i -> null, t -> { });
+        long b1 = heapAfterGc(bare.process.pid());
+        closeAll(bares);
+        double perOurs = (g1 - g0) / (double) n;
+        double perBare = (b1 - b0) / (double) n;
+        out.put(Integer.toString(n), new JsonObject().put("bytesPerClient", perOurs).put("bareBytesPerClient", perBare));
+        row("heap per idle subscribed client @" + n, perOurs, perBare, "B", "<= 1.5x", perOurs / perBare);
+      }
+    } finally {
+      bare.close();
+    }
+    results.put("memory", out.put("note", "50,000 clients cannot be opened here: the per-process open-file limit is "
+        + "20,000 (hard), for the server as for the client"));
+  }
+
+  private static final Pattern USED = Pattern.compile("used (\\d+)K");
+
+  /** Heap in use after a full GC of another JVM, read with jcmd. */
+  private static long heapAfterGc(long pid) throws Exception {
+    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    for (int i = 0; i < 2; i++) new ProcessBuilder(jcmd, Long.toString(pid), "GC.run").redirectErrorStream(true).start().waitFor();
+    Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
+    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor();
+    Matcher m = USED.matcher(text);
+    if (!m.find()) throw new IllegalStateException("no heap figure in: " + text);
+    return Long.parseLong(m.group(1)) * 1024;
+  }
+
+  // ---- 6. drain ----
+
+  private void drain() throws Exception {
+    int backlog = intOpt("backlog", 100_000);
+    gateway.close(); // nobody drains while the backlog is written
+    sql("INSERT INTO drain_t SELECT i, 0 FROM generate_series(1, " + backlog + ") i ON CONFLICT DO NOTHING",
+        "DELETE FROM cachegate.outbox");
+    sql("UPDATE drain_t SET v = v + 1");
+    long waiting = outbox();
+    long t0 = System.nanoTime();
+    gateway = startGateway();
+    long listening = System.nanoTime();
+    long left = outbox();
+    Await.until("the backlog to drain", 300_000, () -> {
+      try {
+        return outbox() == 0;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    double secs = (System.nanoTime() - listening) / 1e9;
+    double rate = left / secs;
+    results.put("drain", new JsonObject().put("backlog", waiting).put("leftWhenListening", left)
+        .put("seconds", secs).put("rowsPerSec", rate).put("startSeconds", (listening - t0) / 1e9));
+    table.add(new String[] {"drain rows/s (backlog " + waiting + ")", fmt(rate) + " /s", "-", "-", ">= 20,000/s"});
+  }
+
+  // ---- clients ----
+
+  /**
+   * Opens n sockets (200 handshakes in flight); each sends its subscribe (if any) and the method waits
+   * for every {@code subscribed} reply, so nothing sent afterwards can miss a client.
+   */
+  private List<WebSocket> connect(WebSocketClient wsc, int port, int n, java.util.function.IntFunction<JsonObject> subscribe,
+                                  java.util.function.Consumer<String> onText) {
+    List<WebSocket> out = new ArrayList<>(n);
+    AtomicLong subscribed = new AtomicLong();
+    long asked = 0;
+    for (int from = 0; from < n; from += 200) {
+      List<Future<WebSocket>> batch = new ArrayList<>();
+      for (int i = from; i < Math.min(n, from + 200); i++) {
+        JsonObject sub = subscribe.apply(i);
+        if (sub != null) asked++;
+        batch.add(wsc.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/v1/stream"))
+            .map(ws -> {
+              ws.textMessageHandler(t -> {
+                if (t.startsWith("{\"type\":\"subscribed\"")) subscribed.incrementAndGet();
+                else onText.accept(t);
+              });
+              if (sub != null) ws.writeTextMessage(sub.encode());
+              return ws;
+            }));
+      }
+      Await.get(Future.all(batch));
+      batch.forEach(f -> out.add(f.result()));
+    }
+    long want = asked;
+    Await.until("every subscribe to be confirmed", 120_000, () -> subscribed.get() >= want);
+    return out;
+  }
+
+  private void closeAll(List<WebSocket> sockets) {
+    List<Future<Void>> closing = new ArrayList<>();
+    for (WebSocket ws : sockets) closing.add(ws.close());
+    Await.get(Future.join(closing).otherwiseEmpty());
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void close() {
+    if (gateway != null) gateway.close();
+    Await.get(vertx.close());
+  }
+}
