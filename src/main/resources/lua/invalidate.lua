@@ -44,23 +44,33 @@ for _, req in ipairs(requests) do
   for _, t in ipairs(req.tags or {}) do
     if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
   end
+  local dels = {}
   for _, k in ipairs(keys) do
     local mkey = ns .. 'cg:m:' .. k
     local m = redis.call('HMGET', mkey, 'tags', 'deps')
+    local filed = m[1] or m[2] -- an entry the gateway wrote (a bare key has no bookkeeping to undo)
     for _, t in ipairs(decode_array(m[1])) do
       if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
       if not req.soft then redis.call('ZREM', ns .. 'cg:t:' .. t, k) end
     end
-    redis.call('DEL', ns .. 'cg:l:' .. k) -- a fill or refresh begun before this change must not land
+    dels[#dels + 1] = ns .. 'cg:l:' .. k -- a fill or refresh begun before this change must not land
     if req.soft then
       if redis.call('EXISTS', ns .. k) == 1 then redis.call('HSET', mkey, 'stale', '1') end
     else
-      for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
-      redis.call('DEL', ns .. k, mkey)
-      redis.call('ZREM', ns .. 'cg:k', k)
-      redis.call('ZREM', ns .. 'cg:x', k)
+      dels[#dels + 1] = ns .. k
+      if filed then
+        for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
+        dels[#dels + 1] = mkey
+        redis.call('ZREM', ns .. 'cg:k', k)
+        redis.call('ZREM', ns .. 'cg:x', k)
+      end
+    end
+    if #dels >= 3000 then
+      redis.call('DEL', unpack(dels))
+      dels = {}
     end
   end
+  if #dels > 0 then redis.call('DEL', unpack(dels)) end
 
   local keys_json = json_array(keys)
   -- not trimmed here: trim.lua trims by length and age without passing an instance's read position

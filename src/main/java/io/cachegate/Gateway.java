@@ -2,6 +2,7 @@ package io.cachegate;
 
 import io.cachegate.api.HttpVerticle;
 import io.cachegate.bus.LocalCodec;
+import io.cachegate.cache.AdaptiveTtl;
 import io.cachegate.cache.CacheVerticle;
 import io.cachegate.cache.NoticeTailVerticle;
 import io.cachegate.capture.CaptureVerticle;
@@ -59,7 +60,7 @@ public final class Gateway {
     LocalCodec.registerAll(vertx);
     Gateway g = new Gateway(vertx, metrics, config);
     return (demo ? g.createDemoSchema() : Future.<Void>succeededFuture())
-        .compose(v -> g.deploy(() -> new CacheVerticle(config, metrics), 1))
+        .compose(v -> g.deployCache())
         .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics), 1))
         .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics), 1) : Future.succeededFuture())
         .compose(v -> g.deployHttp())
@@ -68,6 +69,13 @@ public final class Gateway {
           vertx.close(); // not awaited: its completion would run on the event loops it shuts down
           return Future.failedFuture(err);
         });
+  }
+
+  private Future<Void> deployCache() {
+    int instances = config.cache().instances() > 0 ? config.cache().instances() : Math.max(1, Runtime.getRuntime().availableProcessors());
+    AdaptiveTtl adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
+    java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+    return deploy(() -> new CacheVerticle(config, metrics, adaptive, made.getAndIncrement() == 0), instances);
   }
 
   private Future<Void> createDemoSchema() {

@@ -19,7 +19,8 @@ import java.util.function.LongSupplier;
  *       multiplied by {@code coldFactor}, so memory goes to data that is read;</li>
  * </ol>
  * always within [{@code minTtl}, the cache's {@code maxTtl}]. Counts are per instance (each instance
- * sees its own traffic). Not thread-safe: owned by the CacheVerticle.
+ * sees its own traffic). Shared by this instance's CacheVerticles (one per event loop), so its methods
+ * are synchronized; each call is a few map operations.
  */
 public final class AdaptiveTtl {
 
@@ -47,16 +48,16 @@ public final class AdaptiveTtl {
     this.clock = clockMs;
   }
 
-  public void read(String type) {
+  public synchronized void read(String type) {
     if (type != null && !type.isEmpty()) counts(type).reads++;
   }
 
-  public void write(String type) {
+  public synchronized void write(String type) {
     if (type != null && !type.isEmpty()) counts(type).writes++;
   }
 
   /** The TTL for a PUT of {@code type} whose strategy TTL is {@code base}. */
-  public Decision decide(String type, long base) {
+  public synchronized Decision decide(String type, long base) {
     if (!rules.enabled()) return new Decision(base, "disabled");
     Counts c = counts(type);
     double minutes = minutes(c);
@@ -79,7 +80,7 @@ public final class AdaptiveTtl {
   }
 
   /** Every type seen: its reads and writes per minute and the last decision, for {@code /v1/stats}. */
-  public JsonObject snapshot() {
+  public synchronized JsonObject snapshot() {
     JsonObject types = new JsonObject();
     byType.forEach((type, c) -> {
       rotate(c);

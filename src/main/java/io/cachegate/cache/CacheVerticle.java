@@ -56,8 +56,8 @@ import java.util.function.Function;
 /**
  * The Redis boundary: the only verticle that reads or writes cache entries. Every operation is one
  * Lua script, so each invalidation (delete, tag and prefix expansion, cascade, lease voiding, notice
- * append) is atomic. Runs on one event loop; owns the pooled Redis client and the in-flight count
- * used for a graceful stop.
+ * append) is atomic. Each instance runs on one event loop and owns its pooled Redis client, its
+ * up/down state and its in-flight count (for a graceful stop).
  */
 public final class CacheVerticle extends VerticleBase {
 
@@ -68,7 +68,8 @@ public final class CacheVerticle extends VerticleBase {
   private final SecureRandom random = new SecureRandom();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private final Backoff rebuildBackoff;
-  private AdaptiveTtl adaptive;
+  private final AdaptiveTtl adaptive;
+  private final boolean housekeeping;
   private Redis redis;
   private RedisScripts scripts;
   private String ns;
@@ -79,9 +80,16 @@ public final class CacheVerticle extends VerticleBase {
   private String lastError = "";
   private boolean stopped;
 
-  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics) {
+  /**
+   * Several instances run, one per event loop, each with its own Redis pool, sharing the bus addresses
+   * (requests are spread over them) and the adaptive counters; {@code housekeeping} marks the one that
+   * runs the index sweep and the history trim.
+   */
+  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics, AdaptiveTtl adaptive, boolean housekeeping) {
     this.config = config;
     this.metrics = metrics;
+    this.adaptive = adaptive;
+    this.housekeeping = housekeeping;
     this.rebuildBackoff = new Backoff(50, config.redis().reconnectMaxDelayMs());
   }
 
@@ -90,7 +98,6 @@ public final class CacheVerticle extends VerticleBase {
     ns = config.redis().namespace();
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
-    adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
     serve(Addresses.CACHE_INVALIDATE, this::invalidate);
     serve(Addresses.CACHE_TOUCH, this::touch);
     serve(Addresses.CACHE_MULTI_GET, this::multiGet);
@@ -102,8 +109,10 @@ public final class CacheVerticle extends VerticleBase {
     serve(Addresses.CACHE_TAG, this::tag);
     serve(Addresses.NOTICE_HISTORY, this::history);
     serve(Addresses.CACHE_HEALTH, (Object ignored) -> health());
-    sweepTimer = vertx.setPeriodic(config.cache().sweepIntervalMs(), id -> sweep());
-    trimTimer = vertx.setPeriodic(config.stream().trimIntervalMs(), id -> trim());
+    if (housekeeping) {
+      sweepTimer = vertx.setPeriodic(config.cache().sweepIntervalMs(), id -> sweep());
+      trimTimer = vertx.setPeriodic(config.stream().trimIntervalMs(), id -> trim());
+    }
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> health())
         .onSuccess(h -> {

@@ -80,6 +80,7 @@ public final class CaptureVerticle extends VerticleBase {
   private boolean drainAgain;
   private boolean listening;
   private boolean redisUp = true;
+  private boolean wakeIdle;        // what this leader last told the triggers (cachegate.wake)
   private boolean stopped;
   private Future<Void> currentDrain = Future.succeededFuture();
   private long lastRows;
@@ -100,6 +101,9 @@ public final class CaptureVerticle extends VerticleBase {
     connect.addProperty("application_name", "cachegate");
     // a transaction whose client vanished is rolled back by the server, so its claimed rows come back
     connect.addProperty("idle_in_transaction_session_timeout", "60000");
+    // The drain's DELETE need not wait for a WAL flush: if PostgreSQL crashed before flushing it, the
+    // rows would come back and be invalidated again (a harmless repeat); Redis was already applied.
+    connect.addProperty("synchronous_commit", "off");
     pool = PgBuilder.pool()
         // connections are recycled, so one left half-open by a silent network does not stay forever
         .with(new PoolOptions().setMaxSize(config.postgres().poolSize()).setName("cachegate-capture")
@@ -177,6 +181,7 @@ public final class CaptureVerticle extends VerticleBase {
   /** Becomes the leader; completes once LISTEN is in place (or after a bounded wait if it is not yet). */
   private Future<Void> lead() {
     leader = true;
+    wakeIdle = false; // unknown: the first empty drain sets it
     metrics.leader.set(1);
     log.info("instance {} leads the capture", config.instanceId());
     subscriber = PgSubscriber.subscriber(vertx, new PgConnectOptions(connect)
@@ -299,9 +304,33 @@ public final class CaptureVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Drains until a batch comes back empty. While it runs the triggers are told not to NOTIFY (a busy
+   * drainer finds their rows anyway); when the outbox is empty they are told to NOTIFY again, and the
+   * outbox is read once more, for a change that saw "busy" but committed after the empty batch. A
+   * change that committed after even that read waits for the next wake-up or the poll timer: late by at
+   * most {@code capture.pollIntervalMs}, never lost.
+   */
   private Future<Void> drainBatches() {
-    return drainBatch().compose(n -> n >= config.capture().batchSize() && leader && redisUp && !stopped
-        ? drainBatches() : Future.succeededFuture());
+    return drainBatch().compose(n -> {
+      if (!leader || !redisUp || stopped) return Future.succeededFuture();
+      if (n > 0) return markBusy().compose(v -> drainBatches());
+      if (wakeIdle) return Future.succeededFuture();
+      return pool.query(OutboxSchema.setIdle(true)).execute()
+          .compose(v -> {
+            wakeIdle = true;
+            return drainBatch();
+          })
+          .compose(m -> m > 0 ? markBusy().compose(v -> drainBatches()) : Future.succeededFuture());
+    });
+  }
+
+  private Future<Void> markBusy() {
+    if (!wakeIdle) return Future.succeededFuture();
+    return pool.query(OutboxSchema.setIdle(false)).execute().map(v -> {
+      wakeIdle = false;
+      return null;
+    });
   }
 
   /** Claims, invalidates and deletes one batch; the number of rows claimed. */

@@ -10,11 +10,11 @@ import io.vertx.sqlclient.Tuple;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Installs the {@code cachegate} schema: the outbox table, the trigger function, and one trigger per
@@ -52,11 +52,25 @@ public final class OutboxSchema {
 
   private OutboxSchema() {}
 
-  static String functionBody(String wakeupChannel) {
+  /** The function name for a watched table: {@code capture__users}, {@code capture__shop__orders}. */
+  static String functionName(String table) {
+    return "capture__" + table.replace(".", "__");
+  }
+
+  /**
+   * A trigger function written for one table: it copies only the columns the rule reads (with
+   * jsonb_build_object, much cheaper than filtering to_jsonb(row)), skips UPDATEs that change nothing,
+   * and sends the NOTIFY wake-up only while the drainer says it is idle ({@code cachegate.wake}): a
+   * busy drainer finds the row anyway, and every NOTIFY costs the committing transaction a cluster-wide
+   * lock. If the wake row is missing (an unlogged table after a crash) it notifies.
+   */
+  static String functionBody(String table, Collection<String> columns, String wakeupChannel) {
+    String fields = columns.stream().map(c -> literal(c) + ", %s." + ident(c)).collect(Collectors.joining(", "));
+    String oldRow = columns.isEmpty() ? "'{}'::jsonb" : "jsonb_build_object(" + fields.replace("%s", "OLD") + ")";
+    String newRow = columns.isEmpty() ? "'{}'::jsonb" : "jsonb_build_object(" + fields.replace("%s", "NEW") + ")";
     return """
 
         DECLARE
-          cols text[] := TG_ARGV[1:TG_NARGS - 1];
           o jsonb;
           n jsonb;
         BEGIN
@@ -64,20 +78,21 @@ public final class OutboxSchema {
             RETURN NULL;
           END IF;
           IF TG_OP <> 'INSERT' THEN
-            SELECT jsonb_object_agg(key, value) INTO o FROM jsonb_each(to_jsonb(OLD)) WHERE key = ANY (cols);
+            o := %s;
           END IF;
           IF TG_OP <> 'DELETE' THEN
-            SELECT jsonb_object_agg(key, value) INTO n FROM jsonb_each(to_jsonb(NEW)) WHERE key = ANY (cols);
+            n := %s;
           END IF;
-          INSERT INTO cachegate.outbox (tbl, op, old_row, new_row) VALUES (TG_ARGV[0], TG_OP, o, n);
-          PERFORM pg_notify('%s', '');
+          INSERT INTO cachegate.outbox (tbl, op, old_row, new_row) VALUES (%s, TG_OP, o, n);
+          IF coalesce((SELECT idle FROM cachegate.wake), true) THEN
+            PERFORM pg_notify(%s, '');
+          END IF;
           RETURN NULL;
         END
-        """.formatted(wakeupChannel);
+        """.formatted(oldRow, newRow, literal(table), literal(wakeupChannel));
   }
 
   public static Future<Void> install(Pool pool, String wakeupChannel, Map<String, InvalidationRule> tables) {
-    String body = functionBody(wakeupChannel);
     return pool.withTransaction(conn -> conn.query("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")").execute()
         .compose(v -> conn.query("CREATE SCHEMA IF NOT EXISTS cachegate").execute())
         .compose(v -> conn.query("""
@@ -88,22 +103,24 @@ public final class OutboxSchema {
               old_row jsonb,
               new_row jsonb,
               created_at timestamptz NOT NULL DEFAULT clock_timestamp())""").execute())
-        .compose(v -> conn.preparedQuery("""
-            SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname = 'cachegate' AND p.proname = 'capture'""").execute())
-        .compose(rows -> {
-          if (rows.size() == 1 && body.equals(rows.iterator().next().getString(0))) return Future.succeededFuture();
-          return conn.query("CREATE OR REPLACE FUNCTION cachegate.capture() RETURNS trigger LANGUAGE plpgsql AS $cg$"
-              + body + "$cg$").execute().mapEmpty();
-        })
-        .compose(v -> installTriggers(conn, tables))
+        .compose(v -> conn.query("""
+            CREATE UNLOGGED TABLE IF NOT EXISTS cachegate.wake (
+              one boolean PRIMARY KEY DEFAULT true CHECK (one),
+              idle boolean NOT NULL)""").execute())
+        .compose(v -> conn.query("INSERT INTO cachegate.wake VALUES (true, true) ON CONFLICT DO NOTHING").execute())
+        .compose(v -> installTriggers(conn, wakeupChannel, tables))
         .mapEmpty());
   }
 
-  private static Future<Void> installTriggers(SqlConnection conn, Map<String, InvalidationRule> tables) {
+  /** Tells the triggers whether to send the NOTIFY wake-up (idle) or not (a drain is running). */
+  static String setIdle(boolean idle) {
+    return "UPDATE cachegate.wake SET idle = " + idle + " WHERE idle IS DISTINCT FROM " + idle;
+  }
+
+  private static Future<Void> installTriggers(SqlConnection conn, String wakeupChannel, Map<String, InvalidationRule> tables) {
     Future<Void> chain = Future.succeededFuture();
     for (Map.Entry<String, InvalidationRule> e : tables.entrySet()) {
-      chain = chain.compose(v -> installTrigger(conn, e.getKey(), e.getValue()));
+      chain = chain.compose(v -> installTrigger(conn, e.getKey(), e.getValue(), wakeupChannel));
     }
     return chain.compose(v -> conn.preparedQuery("""
             SELECT t.tgrelid::regclass::text AS rel, obj_description(t.oid, 'pg_trigger') AS note
@@ -123,21 +140,40 @@ public final class OutboxSchema {
         });
   }
 
-  private static Future<Void> installTrigger(SqlConnection conn, String table, InvalidationRule rule) {
-    List<String> args = new ArrayList<>();
-    args.add(table);
-    args.addAll(rule.fields());
-    String argList = String.join(", ", args.stream().map(OutboxSchema::literal).toList());
-    String note = "cachegate rule " + table + " " + fingerprint(argList);
+  private static Future<Void> installTrigger(SqlConnection conn, String table, InvalidationRule rule, String wakeupChannel) {
+    if (functionName(table).length() > 63) {
+      return Future.failedFuture(new ConfigException("capture.tables." + table, "table name too long for its trigger function"));
+    }
+    String fn = "cachegate." + functionName(table);
+    String body = functionBody(table, rule.fields(), wakeupChannel);
+    String note = "cachegate rule " + table + " " + fingerprint(body);
     return conn.preparedQuery("SELECT to_regclass($1)::text AS rel").execute(Tuple.of(table))
         .compose(rows -> {
           String rel = rows.iterator().next().getString("rel");
           if (rel == null) {
             return Future.failedFuture(new ConfigException("capture.tables." + table, "table " + table + " does not exist"));
           }
-          return conn.preparedQuery("""
+          return conn.preparedQuery("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped")
+              .execute(Tuple.of(rel))
+              .compose(cols -> {
+                Set<String> present = new java.util.HashSet<>();
+                for (Row c : cols) present.add(c.getString(0));
+                for (String f : rule.fields()) {
+                  if (!present.contains(f)) {
+                    return Future.failedFuture(new ConfigException("capture.tables." + table,
+                        "the rule reads column " + f + ", which table " + table + " does not have"));
+                  }
+                }
+                return conn.preparedQuery("""
+                        SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                        WHERE n.nspname = 'cachegate' AND p.proname = $1""").execute(Tuple.of(functionName(table)));
+              })
+              .compose(fns -> fns.size() == 1 && body.equals(fns.iterator().next().getString(0)) ? Future.succeededFuture()
+                  : conn.query("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $cg$" + body + "$cg$")
+                      .execute().mapEmpty())
+              .compose(v -> conn.preparedQuery("""
                   SELECT obj_description(t.oid, 'pg_trigger') AS note FROM pg_trigger t
-                  WHERE t.tgname = $1 AND t.tgrelid = $2::regclass""").execute(Tuple.of(TRIGGER, rel))
+                  WHERE t.tgname = $1 AND t.tgrelid = $2::regclass""").execute(Tuple.of(TRIGGER, rel)))
               .compose(existing -> {
                 if (existing.size() == 1 && note.equals(existing.iterator().next().getString("note"))) {
                   return Future.succeededFuture();
@@ -146,11 +182,15 @@ public final class OutboxSchema {
                     : conn.query("DROP TRIGGER " + TRIGGER + " ON " + rel).execute();
                 return drop
                     .compose(v -> conn.query("CREATE TRIGGER " + TRIGGER + " AFTER INSERT OR UPDATE OR DELETE ON " + rel
-                        + " FOR EACH ROW EXECUTE FUNCTION cachegate.capture(" + argList + ")").execute())
+                        + " FOR EACH ROW EXECUTE FUNCTION " + fn + "()").execute())
                     .compose(v -> conn.query("COMMENT ON TRIGGER " + TRIGGER + " ON " + rel + " IS " + literal(note)).execute())
                     .mapEmpty();
               });
         });
+  }
+
+  private static String ident(String s) {
+    return "\"" + s.replace("\"", "\"\"") + "\"";
   }
 
   private static String literal(String s) {

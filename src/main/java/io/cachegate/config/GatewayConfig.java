@@ -41,7 +41,7 @@ public record GatewayConfig(
 
   public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs,
                       double refreshAheadBeta, long coAccessTtlMs, int coAccessKeep, int autoDependsLimit,
-                      int autoDependsMinScore, Adaptive adaptive) {}
+                      int autoDependsMinScore, Adaptive adaptive, int instances) {}
 
   public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int maxNamesPerSocket, int maxMalformedFrames) {}
@@ -109,7 +109,7 @@ public record GatewayConfig(
         range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000),
         decimal(t, "cache.refreshAheadBeta", 0, 100), range(t, "cache.coAccessTtlMs", 1000, 30L * 86_400_000),
         (int) range(t, "cache.coAccessKeep", 1, 10_000), (int) range(t, "cache.autoDependsLimit", 1, 256),
-        (int) range(t, "cache.autoDependsMinScore", 1, 1_000_000), adaptive);
+        (int) range(t, "cache.autoDependsMinScore", 1, 1_000_000), adaptive, (int) range(t, "cache.instances", 0, 256));
     Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
         range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
