@@ -165,7 +165,7 @@ public final class Benchmark {
         .put("lat", new JsonObject().put("keys", new JsonArray().add("lat:{grp}:{seq}")))
         .put("w_watched", new JsonObject().put("keys", new JsonArray().add("w:{id}")))
         .put("drain_t", new JsonObject().put("keys", new JsonArray().add("d:{id}"))).encode());
-    GatewayProcess g = GatewayProcess.start(List.of("-Xmx1g", "-XX:+UseG1GC"), "io.cachegate.Main", List.of(), env);
+    GatewayProcess g = GatewayProcess.start(List.of("-Xmx1g", "-XX:+UseG1GC", "-Xlog:gc:file=target/gateway-gc.log"), "io.cachegate.Main", List.of(), env);
     g.awaitListening();
     return g;
   }
@@ -212,6 +212,7 @@ public final class Benchmark {
       }
     }, commitStart);
     Await.until("raw notifications", 30_000, () -> raw.getTotalCount() >= total);
+    Histogram rawCommits = commitTimes;
     Await.get(listener.close());
 
     // cachegate: an INSERT into a watched table, to the invalidate frame at each subscribed client
@@ -245,6 +246,7 @@ public final class Benchmark {
     JsonObject o = new JsonObject()
         .put("changesPerSec", rate).put("clients", clients).put("changes", total)
         .put("cachegate", percentiles(ours)).put("rawNotify", percentiles(raw))
+        .put("commitMsRawPhase", percentiles(rawCommits)).put("commitMsGatewayPhase", percentiles(commitTimes))
         .put("appendToClientMs", new JsonObject().put("p50", streamPart.getValueAtPercentile(50))
             .put("p99", streamPart.getValueAtPercentile(99)));
     results.put("latency", o);
@@ -268,7 +270,11 @@ public final class Benchmark {
   }
 
   /** 4 writers, each a quarter of the rate, each change its own transaction; seq from base + 1. */
+  /** How long the writers' commits took, in the phase last run: a commit stall delays every notice after it. */
+  private Histogram commitTimes = new ConcurrentHistogram(3);
+
   private void writeAtRate(int rate, int seconds, long base, Change change, AtomicLongArray commitStart) throws Exception {
+    commitTimes = new ConcurrentHistogram(3);
     int writers = 4;
     long perWriterNanos = 1_000_000_000L * writers / rate;
     AtomicLong next = new AtomicLong(base);
@@ -284,8 +290,10 @@ public final class Benchmark {
             due += perWriterNanos;
             LockSupport.parkNanos(due - System.nanoTime()); // pacing the offered load
             change.apply(c, seq);
-            commitStart.set((int) seq, System.nanoTime());
+            long cs = System.nanoTime();
+            commitStart.set((int) seq, cs);
             c.commit();
+            commitTimes.recordValue((System.nanoTime() - cs) / 1000);
           }
         } catch (Exception e) {
           throw new IllegalStateException(e);
