@@ -1,0 +1,152 @@
+// Node tests of cachegate.js against a real gateway (started by NodeClientIT, which sets CACHEGATE_HTTP).
+// Run: node --experimental-websocket --test webroot/test/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createCache, backoffDelay, noticeCovers } from '../cachegate.js';
+
+const HTTP = process.env.CACHEGATE_HTTP;
+const WS = HTTP ? HTTP.replace(/^http/, 'ws') + '/v1/stream' : null;
+const live = { skip: HTTP ? false : 'CACHEGATE_HTTP is not set (NodeClientIT sets it)' };
+
+async function call(method, path, body) {
+  const res = await fetch(HTTP + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+const invalidate = async (body) => (await call('POST', '/v1/invalidations', body)).json.notice;
+
+/** The next event of a kind that satisfies pred, or a failure after ms. */
+function next(client, event, pred = () => true, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { off(); reject(new Error(`no ${event} within ${ms} ms`)); }, ms);
+    const off = client.on(event, (v) => {
+      if (!pred(v)) return;
+      clearTimeout(timer);
+      off();
+      resolve(v);
+    });
+  });
+}
+
+async function connected(names) {
+  const c = connect({ url: WS, baseDelayMs: 50, maxDelayMs: 200 });
+  c.subscribe(names);
+  await next(c, 'subscribed');
+  return c;
+}
+
+test('backoff is jittered and capped', () => {
+  assert.equal(backoffDelay(0, 100, 1000, () => 0), 100);
+  assert.equal(backoffDelay(10, 100, 1000, () => 1), 1000);
+  assert.ok(backoffDelay(3, 100, 1000, () => 0.5) <= 800);
+});
+
+test('a notice covers a key by name, tag or prefix', () => {
+  assert.ok(noticeCovers({ keys: ['a'] }, 'a'));
+  assert.ok(noticeCovers({ tags: ['t'] }, 'x', ['t']));
+  assert.ok(noticeCovers({ prefixes: ['user:1:'] }, 'user:1:profile'));
+  assert.ok(!noticeCovers({ keys: ['b'], tags: ['u'], prefixes: ['z'] }, 'a', ['t']));
+});
+
+test('subscribe and receive only what was asked for', live, async () => {
+  const c = await connected({ keys: ['node:sub:1'] });
+  try {
+    const got = next(c, 'invalidate');
+    await invalidate({ keys: ['node:sub:other'] });
+    const id = await invalidate({ keys: ['node:sub:1', 'node:sub:2'] });
+    const f = await got;
+    assert.equal(f.id, id);
+    assert.deepEqual(f.keys, ['node:sub:1']);
+  } finally {
+    c.close();
+  }
+});
+
+test('cachedFetch keeps a copy until a notice drops it', live, async () => {
+  const c = await connected({});
+  const cache = createCache(c);
+  try {
+    await call('PUT', '/v1/entries/node:drop', { value: 'v1' });
+    const subscribed = next(c, 'subscribed'); // cachedFetch subscribes the key
+    const first = await cache.cachedFetch(HTTP + '/v1/entries/node:drop', { key: 'node:drop' });
+    assert.equal(first.value, 'v1');
+    await subscribed;
+    await call('PUT', '/v1/entries/node:drop', { value: 'v2' });
+    assert.equal((await cache.cachedFetch(HTTP + '/v1/entries/node:drop', { key: 'node:drop' })).value, 'v1',
+      'no notice yet: served from the local copy');
+    const dropped = next(c, 'invalidate', (f) => f.keys.includes('node:drop'));
+    await invalidate({ keys: ['node:drop'] });
+    await dropped;
+    assert.ok(!cache.entries.has('node:drop'));
+    assert.equal((await cache.cachedFetch(HTTP + '/v1/entries/node:drop', { key: 'node:drop' })).value, 'v2');
+  } finally {
+    c.close();
+  }
+});
+
+test('resume after the socket is killed loses no notice', live, async () => {
+  const c = await connected({ tags: ['node:resume'] });
+  try {
+    const first = next(c, 'invalidate');
+    await invalidate({ tags: ['node:resume'] });
+    await first;
+    const down = next(c, 'state', (s) => s === 'disconnected');
+    c.socket.close(); // the connection dies; the client is not closed
+    await down;
+    const missed = [];
+    for (let i = 0; i < 5; i++) missed.push(await invalidate({ tags: ['node:resume'] }));
+    const heard = [];
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('missed notices: heard ' + heard)), 10000);
+      c.on('invalidate', (f) => {
+        heard.push(f.id);
+        if (missed.every((id) => heard.includes(id))) { clearTimeout(timer); resolve(); }
+      });
+    });
+    assert.deepEqual(heard.slice(0, 5), missed, 'in order, none lost');
+  } finally {
+    c.close();
+  }
+});
+
+test('a reset drops every cached copy', live, async () => {
+  const c = await connected({});
+  const cache = createCache(c);
+  try {
+    await call('PUT', '/v1/entries/node:reset', { value: 1 });
+    await cache.cachedFetch(HTTP + '/v1/entries/node:reset', { key: 'node:reset' });
+    assert.ok(cache.entries.has('node:reset'));
+    c.position = '0000000000001-0000000000'; // a position the history no longer reaches
+    const reset = next(c, 'reset');
+    c.socket.close();
+    await reset;
+    assert.equal(cache.entries.size, 0);
+  } finally {
+    c.close();
+  }
+});
+
+test('cachedFetch never serves a copy older than the last notice it received', live, async () => {
+  const c = await connected({});
+  const cache = createCache(c);
+  const url = HTTP + '/v1/entries/node:fresh';
+  try {
+    await call('PUT', '/v1/entries/node:fresh', { value: 0 });
+    const subscribed = next(c, 'subscribed');
+    await cache.cachedFetch(url, { key: 'node:fresh' });
+    await subscribed;
+    for (let i = 1; i <= 30; i++) {
+      await call('PUT', '/v1/entries/node:fresh', { value: i });
+      const heard = next(c, 'invalidate', (f) => f.keys.includes('node:fresh'));
+      const reading = cache.cachedFetch(url, { key: 'node:fresh' }); // may race with the notice
+      await invalidate({ keys: ['node:fresh'] });
+      await heard;
+      await reading;
+      const after = await cache.cachedFetch(url, { key: 'node:fresh' });
+      assert.equal(after.value, i, `after notice ${i}`);
+    }
+  } finally {
+    c.close();
+  }
+});
