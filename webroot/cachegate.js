@@ -42,12 +42,13 @@ export function noticeCovers(frame, key, tags = []) {
 }
 
 export class Client extends Emitter {
-  constructor({ url, token, WebSocket: WS = globalThis.WebSocket, baseDelayMs = 250, maxDelayMs = 10000 } = {}) {
+  constructor({ url, token, all = false, WebSocket: WS = globalThis.WebSocket, baseDelayMs = 250, maxDelayMs = 10000 } = {}) {
     super();
     if (!url) throw new Error('cachegate: url is required');
     if (!WS) throw new Error('cachegate: no WebSocket constructor (pass one as the WebSocket option)');
     this.url = url;
     this.token = token;
+    this.all = all; // every notice in full (dashboards, trusted services)
     this.WS = WS;
     this.baseDelayMs = baseDelayMs;
     this.maxDelayMs = maxDelayMs;
@@ -109,6 +110,7 @@ export class Client extends Emitter {
       const all = { keys: [...this.names.keys], tags: [...this.names.tags], prefixes: [...this.names.prefixes] };
       resumed = this.position;
       const frame = { type: 'subscribe', id: this._id(), ...all };
+      if (this.all) frame.all = true;
       if (resumed) frame.since = resumed;
       this._send(frame);
     };

@@ -26,6 +26,7 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private StreamHub hub;
   private HttpServer server;
+  private DemoApi demo;
 
   public HttpVerticle(GatewayConfig config, GatewayMetrics metrics) {
     this.config = config;
@@ -40,9 +41,13 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/v1/stream").handler(ctx -> stream(ctx, auth));
     api.mount(router);
+    if (config.demo()) {
+      demo = new DemoApi(vertx, config.postgres().url());
+      api.mountDemo(router, demo);
+    }
     StaticHandler files = StaticHandler.create(config.http().webroot()).setCachingEnabled(false);
     // the dashboard: GET and HEAD outside the API paths, so those keep their own 404 and 405 answers
-    router.routeWithRegex("^/(?!v1/|health$|metrics$).*").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(files);
+    router.routeWithRegex("^/(?!v1/|demo/|health$|metrics$).*").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(files);
     api.mountErrors(router);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.http().host())
@@ -59,7 +64,8 @@ public final class HttpVerticle extends VerticleBase {
   /** Closes this instance's sockets with 1001 (going away), then the listener. */
   @Override
   public Future<?> stop() {
-    return hub.stop().transform(ar -> server == null ? Future.succeededFuture() : server.close());
+    return hub.stop().transform(ar -> server == null ? Future.succeededFuture() : server.close())
+        .transform(ar -> demo == null ? Future.succeededFuture() : demo.close());
   }
 
   public int actualPort() {

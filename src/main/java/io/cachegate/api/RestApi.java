@@ -87,6 +87,13 @@ public final class RestApi {
     route(router, HttpMethod.POST, "/v1/events/:name", Scope.INVALIDATE, body, this::event);
     route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
     route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
+    route(router, HttpMethod.GET, "/v1/rules", Scope.READ, null, this::rules);
+  }
+
+  /** The demo's routes (only when {@code demo.enabled}). */
+  void mountDemo(Router router, DemoApi demo) {
+    route(router, HttpMethod.GET, "/demo/products", Scope.READ, null, demo::products);
+    route(router, HttpMethod.POST, "/demo/products/:id/bump", Scope.WRITE, null, demo::bump);
   }
 
   /** Error bodies for every failure of the router, including the body limit (413) and unknown routes. */
@@ -269,6 +276,29 @@ public final class RestApi {
             .put("rows", metrics.count("cachegate.capture.rows"))
             .put("badPayloads", metrics.count("cachegate.capture.bad.payloads"))
             .put("reconnects", metrics.count("cachegate.capture.reconnects")))));
+  }
+
+  /** The active rules: watched tables, events and strategies, with their templates. */
+  private void rules(RoutingContext ctx) {
+    JsonObject tables = new JsonObject();
+    config.capture().tables().forEach((name, r) -> tables.put(name, rule(r)));
+    JsonObject events = new JsonObject();
+    config.events().forEach((name, r) -> events.put(name, rule(r)));
+    JsonObject strategies = new JsonObject();
+    config.strategies().forEach((name, st) -> strategies.put(name, new JsonObject().put("ttl", st.ttl())
+        .put("tags", new JsonArray(st.tags().stream().map(Object::toString).toList()))
+        .put("dependsOn", new JsonArray(st.dependsOn().stream().map(Object::toString).toList()))
+        .put("adaptive", st.adaptive())));
+    send(ctx, 200, new JsonObject().put("tables", tables).put("events", events).put("strategies", strategies)
+        .put("channels", new JsonArray(config.postgres().channels())));
+  }
+
+  private static JsonObject rule(InvalidationRule r) {
+    return new JsonObject()
+        .put("keys", new JsonArray(r.keys().stream().map(Object::toString).toList()))
+        .put("tags", new JsonArray(r.tags().stream().map(Object::toString).toList()))
+        .put("prefixes", new JsonArray(r.prefixes().stream().map(Object::toString).toList()))
+        .put("mode", r.soft() ? "soft" : "hard");
   }
 
   private void health(RoutingContext ctx) {

@@ -18,6 +18,7 @@ public final class RedisFactory {
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
         .setMaxPoolSize(poolSize)
+        .setPoolName("cachegate-redis")
         .setMaxPoolWaiting(poolSize * 256)
         .setMaxWaitingHandlers(4096)
         .setNetClientOptions(new NetClientOptions()

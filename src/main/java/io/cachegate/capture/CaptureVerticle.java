@@ -350,7 +350,14 @@ public final class CaptureVerticle extends VerticleBase {
     }
     if (invalidations.isEmpty()) return Future.succeededFuture();
     return vertx.eventBus().<InvalidateResult>request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(invalidations), bus)
-        .onSuccess(reply -> metrics.captureRows(rows.size()))
+        .onSuccess(reply -> {
+          metrics.captureRows(rows.size());
+          long now = System.currentTimeMillis();
+          for (Row r : rows) {
+            java.time.OffsetDateTime at = r.getOffsetDateTime("created_at");
+            if (at != null) metrics.captureLag(now - at.toInstant().toEpochMilli());
+          }
+        })
         .mapEmpty();
   }
 

@@ -92,6 +92,7 @@ public final class ConfigKeys {
       new Key("auth.enabled", Kind.BOOL, null),
       new Key("auth.apiKeys", Kind.JSON, new JsonArray()),
       new Key("embedded.demoSchema", Kind.BOOL, true),
+      new Key("demo.enabled", Kind.BOOL, null),
       new Key("shutdown.graceMs", Kind.LONG, 10_000L));
 
   public static Key find(String path) {

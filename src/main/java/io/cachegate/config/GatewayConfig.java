@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 public record GatewayConfig(
     Http http, Redis redis, Postgres postgres, Capture capture, Cache cache, Stream stream, Auth auth,
     Map<String, InvalidationRule> events, Map<String, Strategy> strategies, boolean demoSchema,
-    long shutdownGraceMs, String instanceId, JsonObject raw) {
+    long shutdownGraceMs, String instanceId, boolean demo, JsonObject raw) {
 
   public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
 
@@ -128,8 +128,11 @@ public record GatewayConfig(
     if (!Pattern.matches("[A-Za-z0-9._:-]{1,64}", instance)) {
       throw new ConfigException("instance.id", "must be 1 to 64 letters, digits or . _ : -");
     }
+    Object demoEnabled = ConfigLoader.get(t, "demo.enabled");
+    if (demoEnabled != null && !(demoEnabled instanceof Boolean)) throw new ConfigException("demo.enabled", "must be true or false");
+    boolean demo = demoEnabled == null ? redis.embedded() : (Boolean) demoEnabled;
     return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
-        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, t.copy());
+        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, demo, t.copy());
   }
 
   /** host-pid-random: unique per process, and per gateway when one JVM runs several (tests). */
@@ -153,13 +156,13 @@ public record GatewayConfig(
     return new GatewayConfig(http,
         new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs),
         new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
-        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, raw);
+        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, raw);
   }
 
   /** A copy listening on another port (tests, several instances on one host). */
   public GatewayConfig withPort(int port) {
     return new GatewayConfig(new Http(http.host, port, http.maxBodyBytes, http.instances, http.webroot),
-        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, raw);
+        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, raw);
   }
 
   // ---- readers with the key in every message ----

@@ -93,6 +93,18 @@ public final class GatewayMetrics {
     counter("cachegate.history.trimmed", "notices removed from the history by trimming").increment(removed);
   }
 
+  /** From a change's commit (its outbox row's created_at) to its notice being appended. */
+  public void captureLag(long millis) {
+    io.micrometer.core.instrument.Timer.builder("cachegate.capture.lag")
+        .description("from a change's commit to its notice in cg:notices")
+        .publishPercentileHistogram()
+        .register(registry).record(java.time.Duration.ofMillis(Math.max(0, millis)));
+  }
+
+  public void frameDropped() {
+    counter("cachegate.stream.frames.dropped", "frames not sent: the client was closed or too slow").increment();
+  }
+
   public void captureRows(int n) {
     counter("cachegate.capture.rows", "outbox rows invalidated").increment(n);
   }

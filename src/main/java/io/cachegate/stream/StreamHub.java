@@ -283,8 +283,12 @@ public final class StreamHub {
   }
 
   private void send(Session s, String frame) {
-    if (s.closed) return;
+    if (s.closed) {
+      metrics.frameDropped();
+      return;
+    }
     if (s.ws.writeQueueFull()) {
+      metrics.frameDropped();
       slow(s);
       return;
     }
