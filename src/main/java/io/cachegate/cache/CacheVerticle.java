@@ -70,6 +70,8 @@ public final class CacheVerticle extends VerticleBase {
   private final Backoff rebuildBackoff;
   private final AdaptiveTtl adaptive;
   private final boolean housekeeping;
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
+  private final String poolName = "cachegate-redis-" + INSTANCES.incrementAndGet();
   private Redis redis;
   private RedisScripts scripts;
   private String ns;
@@ -97,7 +99,7 @@ public final class CacheVerticle extends VerticleBase {
   public Future<?> start() {
     ns = config.redis().namespace();
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
-    redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
+    redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName);
     serve(Addresses.CACHE_INVALIDATE, this::invalidate);
     serve(Addresses.CACHE_TOUCH, this::touch);
     serve(Addresses.CACHE_MULTI_GET, this::multiGet);
@@ -369,7 +371,7 @@ public final class CacheVerticle extends VerticleBase {
     vertx.setTimer(rebuildBackoff.next(), t -> {
       if (stopped) return;
       Redis old = redis;
-      redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize());
+      redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName);
       old.close();
       ping().onSuccess(r -> {
         up = true;

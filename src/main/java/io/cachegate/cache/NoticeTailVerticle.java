@@ -59,7 +59,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   public Future<?> start() {
     streamKey = config.redis().namespace() + "cg:notices";
     epochKey = config.redis().namespace() + "cg:epoch";
-    client = RedisFactory.create(vertx, config.redis(), 2);
+    client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId());
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
       log.warn("notice stream not reachable at start ({}); retrying in the background", err.getMessage());

@@ -12,13 +12,14 @@ public final class RedisFactory {
 
   private RedisFactory() {}
 
-  public static Redis create(Vertx vertx, GatewayConfig.Redis cfg, int poolSize) {
+  /** {@code name} names the pool in the metrics ({@code pool_name}); each client needs its own. */
+  public static Redis create(Vertx vertx, GatewayConfig.Redis cfg, int poolSize, String name) {
     RedisOptions options = new RedisOptions()
         .setConnectionString(cfg.url())
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
         .setMaxPoolSize(poolSize)
-        .setPoolName("cachegate-redis")
+        .setPoolName(name)
         .setMaxPoolWaiting(poolSize * 256)
         .setMaxWaitingHandlers(4096)
         .setNetClientOptions(new NetClientOptions()

@@ -205,6 +205,7 @@ public final class CaptureVerticle extends VerticleBase {
     pollTimer = vertx.setPeriodic(config.capture().pollIntervalMs(), id -> drain());
     heartbeatTimer = vertx.setPeriodic(config.capture().heartbeatMs(), id -> heartbeat());
     drain();
+    measure();
     return listeningOnce.future().timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS).otherwiseEmpty();
   }
 

@@ -34,12 +34,17 @@ public final class GatewayMetrics {
         .description("names subscribed by this instance's clients").register(registry);
     Gauge.builder("cachegate_capture_outbox_depth", outboxDepth, AtomicLong::get)
         .description("rows waiting in cachegate.outbox (measured by the leader; -1 on followers)").register(registry);
-    Gauge.builder("cachegate_capture_lag_seconds", outboxOldestMs, v -> v.get() < 0 ? -1 : v.get() / 1000.0)
-        .description("age of the oldest change still in the outbox").register(registry);
+    Gauge.builder("cachegate_capture_oldest_pending_seconds", outboxOldestMs, v -> v.get() < 0 ? -1 : v.get() / 1000.0)
+        .description("age of the oldest change still in the outbox (measured by the leader; -1 on followers)").register(registry);
     Gauge.builder("cachegate_capture_notify_queue_usage", notifyQueuePpm, v -> v.get() < 0 ? -1 : v.get() / 1e6)
         .description("pg_notification_queue_usage(), 0 to 1").register(registry);
     Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
         .description("1 when this instance leads the capture").register(registry);
+    // counters that are zero until something goes wrong still show, so an alert can watch them
+    counter("cachegate.stream.frames.dropped", "frames not sent: the client was closed or too slow");
+    counter("cachegate.stream.clients.dropped", "clients closed because they could not keep up");
+    counter("cachegate.capture.bad.payloads", "foreign NOTIFY payloads skipped");
+    counter("cachegate.capture.reconnects", "listener (re)connections");
   }
 
   public PrometheusMeterRegistry registry() {

@@ -155,7 +155,7 @@ class RestIT {
     TestGateway.Reply metrics = gw.call("GET", "/metrics", null);
     assertThat(metrics.status()).isEqualTo(200);
     assertThat(metrics.body()).contains("cachegate_cache_misses_total", "cachegate_capture_outbox_depth",
-        "cachegate_capture_lag_seconds", "cachegate_capture_notify_queue_usage", "cachegate_capture_leader 1.0");
+        "cachegate_capture_oldest_pending_seconds", "cachegate_capture_notify_queue_usage", "cachegate_capture_leader 1.0");
   }
 
   @Test
