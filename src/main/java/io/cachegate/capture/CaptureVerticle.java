@@ -83,6 +83,9 @@ public final class CaptureVerticle extends VerticleBase {
   private boolean wakeIdle;        // what this leader last told the triggers (cachegate.wake)
   private boolean stopped;
   private Future<Void> currentDrain = Future.succeededFuture();
+  private static final int MAX_FOREIGN_PENDING = 10_000;
+  private Future<Void> foreignChain = Future.succeededFuture();
+  private int foreignPending;
   private long lastRows;
   private long lastRowsAt = System.currentTimeMillis();
   private double drainRate;
@@ -376,9 +379,18 @@ public final class CaptureVerticle extends VerticleBase {
       log.warn("skipped a payload on channel {}: {} ({} bytes)", channel, e.getMessage(), payload.length());
       return;
     }
-    vertx.eventBus().request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), bus)
+    if (foreignPending >= MAX_FOREIGN_PENDING) {
+      metrics.captureBadPayload();
+      log.error("dropped a payload on channel {}: {} payloads already wait for Redis", channel, foreignPending);
+      return;
+    }
+    // applied one after another, so notices keep the order of the NOTIFYs (the cache verticles run in parallel)
+    foreignPending++;
+    foreignChain = foreignChain.transform(prev -> vertx.eventBus().request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), bus)
+        .onComplete(ar -> foreignPending--)
         .onFailure(err -> log.error("a payload on channel {} could not be applied (NOTIFY is not durable; "
-            + "use the outbox for guaranteed capture): {}", channel, err.getMessage()));
+            + "use the outbox for guaranteed capture): {}", channel, err.getMessage()))
+        .<Void>mapEmpty());
   }
 
   // ---- status ----
