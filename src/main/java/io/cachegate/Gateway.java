@@ -1,5 +1,6 @@
 package io.cachegate;
 
+import io.cachegate.api.Guards;
 import io.cachegate.api.HttpVerticle;
 import io.cachegate.bus.LocalCodec;
 import io.cachegate.cache.AdaptiveTtl;
@@ -42,12 +43,14 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final GatewayConfig config;
   private final Deque<String> deployments = new ArrayDeque<>();
+  private final Guards guards;
   private int port;
 
   private Gateway(Vertx vertx, GatewayMetrics metrics, GatewayConfig config) {
     this.vertx = vertx;
     this.metrics = metrics;
     this.config = config;
+    this.guards = Guards.from(config);
   }
 
   /** Starts a gateway on the service URLs in {@code config}; {@code demo} first creates the demo tables. */
@@ -108,7 +111,7 @@ public final class Gateway {
       return Future.failedFuture(e);
     }
     GatewayConfig bound = config.withPort(chosen);
-    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics), new DeploymentOptions().setInstances(instances))
+    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards), new DeploymentOptions().setInstances(instances))
         .map(id -> {
           deployments.push(id);
           port = chosen;

@@ -47,14 +47,15 @@ public final class ApiAuth {
     return h.substring(7).trim();
   }
 
-  /** Throws 401 or 403 as the contract says; passes when auth is off. */
-  public void require(String authorizationHeader, Scope scope) {
-    if (!enabled) return;
+  /** Throws 401 or 403 as the contract says; the caller's key, or null when auth is off. */
+  public ApiKey require(String authorizationHeader, Scope scope) {
+    if (!enabled) return null;
     ApiKey key = identify(bearer(authorizationHeader));
     if (key == null) throw new ApiError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>");
     if (!key.scopes().contains(scope) && !key.scopes().contains(Scope.ADMIN)) {
       throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");
     }
+    return key;
   }
 
   private static byte[] digest(String s) {

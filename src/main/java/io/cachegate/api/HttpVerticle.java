@@ -3,6 +3,8 @@ package io.cachegate.api;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.auth.Jwt;
+import io.cachegate.auth.StreamGrant;
 import io.cachegate.stream.StreamHub;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -24,22 +26,23 @@ public final class HttpVerticle extends VerticleBase {
 
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
+  private final Guards guards;
   private StreamHub hub;
   private HttpServer server;
   private DemoApi demo;
 
-  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics) {
+  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards) {
     this.config = config;
     this.metrics = metrics;
+    this.guards = guards;
   }
 
   @Override
   public Future<?> start() {
-    ApiAuth auth = new ApiAuth(config.auth());
-    RestApi api = new RestApi(vertx, config, metrics, auth);
-    hub = new StreamHub(vertx, config.stream(), metrics);
+    RestApi api = new RestApi(vertx, config, metrics, guards);
+    hub = new StreamHub(vertx, config.stream(), config.limits(), metrics);
     Router router = Router.router(vertx);
-    router.get("/v1/stream").handler(ctx -> stream(ctx, auth));
+    router.get("/v1/stream").handler(this::stream);
     api.mount(router);
     if (config.demo()) {
       demo = new DemoApi(vertx, config.postgres().url());
@@ -72,16 +75,66 @@ public final class HttpVerticle extends VerticleBase {
     return server.actualPort();
   }
 
-  private void stream(RoutingContext ctx, ApiAuth auth) {
+  /**
+   * The WebSocket handshake: origin, then who the client is and what it may subscribe to, then the
+   * per-address socket limit. Refusals are HTTP answers (403, 401, 429), before any upgrade.
+   */
+  private void stream(RoutingContext ctx) {
     if (!ctx.request().canUpgradeToWebSocket()) {
       throw new ApiError(400, "websocket_required", "GET /v1/stream expects a WebSocket upgrade");
     }
-    if (auth.enabled()) {
-      String token = ctx.queryParams().get("token");
-      String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-      auth.require(token != null ? "Bearer " + token : header, Scope.READ);
+    String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+    if (origin != null && !originAllowed(origin, ctx.request().getHeader(HttpHeaders.HOST))) {
+      throw new ApiError(403, "origin_not_allowed", "origin " + origin + " may not open the stream (stream.allowedOrigins)");
     }
-    ctx.request().toWebSocket().onSuccess(hub::accept)
-        .onFailure(err -> LoggerFactory.getLogger(HttpVerticle.class).debug("WebSocket upgrade failed: {}", err.toString()));
+    StreamGrant grant = authorize(ctx);
+    String address = ctx.request().remoteAddress().hostAddress();
+    if (!guards.sockets().acquire(address)) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+      throw new ApiError(429, "too_many_sockets", "this address already has " + config.limits().maxSocketsPerAddress()
+          + " open streams (stream.maxSocketsPerAddress)");
+    }
+    ctx.request().toWebSocket()
+        .onSuccess(ws -> hub.accept(ws, grant, () -> guards.sockets().release(address)))
+        .onFailure(err -> {
+          guards.sockets().release(address);
+          LoggerFactory.getLogger(HttpVerticle.class).debug("WebSocket upgrade failed: {}", err.toString());
+        });
+  }
+
+  /** Same origin (the Origin's host and port are the Host header), or one listed in stream.allowedOrigins. */
+  private boolean originAllowed(String origin, String host) {
+    if (config.limits().allowedOrigins().contains(origin)) return true;
+    try {
+      String authority = java.net.URI.create(origin).getAuthority();
+      return authority != null && host != null && authority.equalsIgnoreCase(host);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** An API key with the read scope (everything), a stream token (its cg claim), or everything with auth off. */
+  private StreamGrant authorize(RoutingContext ctx) {
+    if (!guards.auth().enabled()) return StreamGrant.ALL;
+    String token = ctx.queryParams().get("token");
+    if (token == null) token = ApiAuth.bearer(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+    if (token == null || token.isEmpty()) {
+      throw new ApiError(401, "unauthorized", "the stream needs a token: ?token= or Authorization: Bearer");
+    }
+    var key = guards.auth().identify(token);
+    if (key != null) {
+      if (!key.scopes().contains(Scope.READ) && !key.scopes().contains(Scope.ADMIN)) {
+        throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the read scope");
+      }
+      return StreamGrant.ALL;
+    }
+    if (guards.jwt() == null) throw new ApiError(401, "unauthorized", "unknown API key");
+    try {
+      Jwt.Claims claims = guards.jwt().verify(token, System.currentTimeMillis());
+      Object cg = claims.json().getValue("cg");
+      return StreamGrant.fromClaim(cg instanceof io.vertx.core.json.JsonObject o ? o : null, claims.expiresAtMs());
+    } catch (Jwt.Invalid e) {
+      throw new ApiError(401, e.expired ? "token_expired" : "unauthorized", "stream token refused: " + e.getMessage());
+    }
   }
 }

@@ -99,6 +99,34 @@ public final class Requests {
     return new Invalidation(t, cascade, "soft".equals(mode), Cause.api(reason));
   }
 
+  /** The {@code cg} claim of {@code POST /v1/tokens}: names, patterns ending in *, or * alone. */
+  public static JsonObject tokenClaim(JsonObject body) {
+    unknownFields(body, Set.of("keys", "tags", "prefixes", "ttl"));
+    JsonObject cg = new JsonObject();
+    for (String field : List.of("keys", "tags", "prefixes")) {
+      Object v = body.getValue(field);
+      JsonArray out = new JsonArray();
+      if (v != null) {
+        if (!(v instanceof JsonArray arr)) throw ApiError.badRequest(field + " must be a list of names or patterns");
+        if (arr.size() > MAX_NAMES) throw ApiError.badRequest(field + " may hold at most " + MAX_NAMES + " entries");
+        for (Object o : arr) {
+          if (!(o instanceof String p)) throw ApiError.badRequest(field + " must hold strings");
+          if (!p.equals("*")) checkName(field, p.endsWith("*") ? p.substring(0, p.length() - 1) + "x" : p);
+          out.add(p);
+        }
+      }
+      cg.put(field, out);
+    }
+    return cg;
+  }
+
+  public static long tokenTtl(JsonObject body, long maxTtl) {
+    if (body.getValue("ttl") == null) return Math.min(3600, maxTtl);
+    long ttl = wholeNumber(body, "ttl");
+    if (ttl < 1 || ttl > maxTtl) throw ApiError.badRequest("ttl must be between 1 and " + maxTtl + " seconds");
+    return ttl;
+  }
+
   /** {@code GET /v1/entries?keys=a,b,c}: 1 to {@link #MAX_MULTI_GET} valid keys. */
   public static List<String> multiGetKeys(String keysParam) {
     if (keysParam == null || keysParam.isEmpty()) throw ApiError.badRequest("keys is required: ?keys=a,b,c");

@@ -60,13 +60,15 @@ public final class RestApi {
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
   private final ApiAuth auth;
+  private final Guards guards;
   private final DeliveryOptions bus;
 
-  public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, ApiAuth auth) {
+  public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Guards guards) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
-    this.auth = auth;
+    this.auth = guards.auth();
+    this.guards = guards;
     this.bus = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2 + 500);
   }
 
@@ -88,6 +90,7 @@ public final class RestApi {
     route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
     route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
     route(router, HttpMethod.GET, "/v1/rules", Scope.READ, null, this::rules);
+    route(router, HttpMethod.POST, "/v1/tokens", Scope.ADMIN, body, this::token);
   }
 
   /** The demo's routes (only when {@code demo.enabled}). */
@@ -120,7 +123,12 @@ public final class RestApi {
   private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
                      io.vertx.core.Handler<RoutingContext> handler) {
     router.route(method, path).handler(ctx -> {
-      auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
+      var key = auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
+      String caller = key != null ? "key:" + key.name() : "addr:" + ctx.request().remoteAddress().hostAddress();
+      if (!guards.rate().tryAcquire(caller, System.nanoTime())) {
+        throw new ApiError(429, "rate_limited", "more than " + config.limits().ratePerSecond()
+            + " requests a second for " + (key != null ? "API key '" + key.name() + "'" : "this address") + "; retry later");
+      }
       ctx.next();
     });
     Route main = router.route(method, path);
@@ -278,6 +286,19 @@ public final class RestApi {
             .put("reconnects", metrics.count("cachegate.capture.reconnects")))));
   }
 
+  /** Mints a stream token (admin scope) for a backend to hand to its browser. */
+  private void token(RoutingContext ctx) {
+    if (guards.jwt() == null) {
+      throw new ApiError(404, "tokens_disabled", "stream tokens need auth.jwt.secretEnv to name an environment variable holding the secret");
+    }
+    JsonObject body = jsonBody(ctx);
+    JsonObject cg = Requests.tokenClaim(body);
+    long ttl = Requests.tokenTtl(body, config.auth().jwtMaxTtl());
+    long now = System.currentTimeMillis() / 1000;
+    String token = guards.jwt().sign(new JsonObject().put("iat", now).put("exp", now + ttl).put("cg", cg));
+    send(ctx, 200, new JsonObject().put("token", token).put("expiresAt", now + ttl).put("cg", cg));
+  }
+
   /** The active rules: watched tables, events and strategies, with their templates. */
   private void rules(RoutingContext ctx) {
     JsonObject tables = new JsonObject();
@@ -352,7 +373,7 @@ public final class RestApi {
     }
     if (e.status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
     if (e.status < 500) metrics.rejected(e.code);
-    if (e.status == 503) ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+    if (e.status == 503 || e.status == 429) ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
     send(ctx, e.status, error(e.code, e.getMessage()));
   }
 

@@ -91,6 +91,13 @@ public final class ConfigKeys {
       new Key("stream.maxMalformedFrames", Kind.INT, 10),
       new Key("auth.enabled", Kind.BOOL, null),
       new Key("auth.apiKeys", Kind.JSON, new JsonArray()),
+      new Key("auth.jwt.secretEnv", Kind.STRING, ""),
+      new Key("auth.jwt.maxTtl", Kind.LONG, 86_400L),
+      new Key("http.rateLimitPerSecond", Kind.INT, 1000),
+      new Key("http.rateLimitBurst", Kind.INT, 2000),
+      new Key("stream.allowedOrigins", Kind.JSON, new JsonArray()),
+      new Key("stream.maxNamesPerSubscribe", Kind.INT, 100),
+      new Key("stream.maxSocketsPerAddress", Kind.INT, 1000),
       new Key("embedded.demoSchema", Kind.BOOL, true),
       new Key("demo.enabled", Kind.BOOL, null),
       new Key("shutdown.graceMs", Kind.LONG, 10_000L));

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 public record GatewayConfig(
     Http http, Redis redis, Postgres postgres, Capture capture, Cache cache, Stream stream, Auth auth,
     Map<String, InvalidationRule> events, Map<String, Strategy> strategies, boolean demoSchema,
-    long shutdownGraceMs, String instanceId, boolean demo, JsonObject raw) {
+    long shutdownGraceMs, String instanceId, boolean demo, Limits limits, JsonObject raw) {
 
   public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
 
@@ -56,7 +56,17 @@ public record GatewayConfig(
     }
   }
 
-  public record Auth(boolean enabled, List<ApiKey> apiKeys) {}
+  /** {@code jwtSecret}: the HS256 secret read from {@code auth.jwt.secretEnv}, or null (no stream tokens). */
+  public record Auth(boolean enabled, List<ApiKey> apiKeys, byte[] jwtSecret, long jwtMaxTtl) {
+    @Override
+    public String toString() {
+      return "Auth[enabled=" + enabled + ", keys=" + apiKeys + ", jwt=" + (jwtSecret != null) + "]"; // never the secret
+    }
+  }
+
+  /** Limits of the HTTP side: REST requests per second per API key (or per address with auth off). */
+  public record Limits(int ratePerSecond, int burst, List<String> allowedOrigins, int maxNamesPerSubscribe,
+                       int maxSocketsPerAddress) {}
 
   /** A data type's TTL policy: {@code strategies.<name>}; {@code adaptive}: the adaptive rules may adjust it. */
   public record Strategy(String name, Long ttl, List<Template> tags, List<Template> dependsOn, boolean adaptive) {}
@@ -118,7 +128,24 @@ public record GatewayConfig(
     Object authEnabled = ConfigLoader.get(t, "auth.enabled");
     if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");
     boolean authOn = authEnabled == null ? !redis.embedded() : (Boolean) authEnabled;
-    Auth auth = new Auth(authOn, apiKeys(t, env));
+    String secretEnv = str(t, "auth.jwt.secretEnv");
+    byte[] secret = null;
+    if (!secretEnv.isEmpty()) {
+      String v = env.get(secretEnv);
+      if (v == null || v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+        throw new ConfigException("auth.jwt.secretEnv", "environment variable " + secretEnv
+            + " is unset or shorter than 32 bytes; refusing to start rather than accept unsigned stream tokens");
+      }
+      secret = v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    Auth auth = new Auth(authOn, apiKeys(t, env), secret, range(t, "auth.jwt.maxTtl", 1, 30L * 86_400));
+    Object origins = ConfigLoader.get(t, "stream.allowedOrigins");
+    if (!(origins instanceof JsonArray oa) || oa.stream().anyMatch(o -> !(o instanceof String))) {
+      throw new ConfigException("stream.allowedOrigins", "must be a list of origins such as https://app.example.com");
+    }
+    Limits limits = new Limits((int) range(t, "http.rateLimitPerSecond", 1, 10_000_000), (int) range(t, "http.rateLimitBurst", 1, 10_000_000),
+        List.copyOf(oa.stream().map(String::valueOf).toList()), (int) range(t, "stream.maxNamesPerSubscribe", 1, 100_000),
+        (int) range(t, "stream.maxSocketsPerAddress", 1, 1_000_000));
     if (auth.enabled && auth.apiKeys.isEmpty()) {
       throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
           + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
@@ -132,7 +159,7 @@ public record GatewayConfig(
     if (demoEnabled != null && !(demoEnabled instanceof Boolean)) throw new ConfigException("demo.enabled", "must be true or false");
     boolean demo = demoEnabled == null ? redis.embedded() : (Boolean) demoEnabled;
     return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
-        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, demo, t.copy());
+        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, demo, limits, t.copy());
   }
 
   /** host-pid-random: unique per process, and per gateway when one JVM runs several (tests). */
@@ -156,13 +183,13 @@ public record GatewayConfig(
     return new GatewayConfig(http,
         new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs),
         new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
-        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, raw);
+        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, limits, raw);
   }
 
   /** A copy listening on another port (tests, several instances on one host). */
   public GatewayConfig withPort(int port) {
     return new GatewayConfig(new Http(http.host, port, http.maxBodyBytes, http.instances, http.webroot),
-        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, raw);
+        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, limits, raw);
   }
 
   // ---- readers with the key in every message ----

@@ -5,6 +5,7 @@ import io.cachegate.bus.Messages.HistoryQuery;
 import io.cachegate.bus.Messages.HistoryReset;
 import io.cachegate.bus.Messages.HistoryResult;
 import io.cachegate.bus.Messages.Notice;
+import io.cachegate.auth.StreamGrant;
 import io.cachegate.cache.NoticeIds;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
@@ -45,6 +46,7 @@ public final class StreamHub {
 
   private final Vertx vertx;
   private final GatewayConfig.Stream config;
+  private final GatewayConfig.Limits limits;
   private final GatewayMetrics metrics;
   private final SubscriptionIndex<Session> index = new SubscriptionIndex<>();
   private final Set<Session> sessions = new LinkedHashSet<>();
@@ -55,6 +57,9 @@ public final class StreamHub {
   /** One connected client. Owned by the hub. */
   final class Session {
     final ServerWebSocket ws;
+    final StreamGrant grant;
+    final Runnable onClose;
+    long expiryTimer = -1;
     final Set<String> keys = new LinkedHashSet<>();
     final Set<String> tags = new LinkedHashSet<>();
     final Set<String> prefixes = new LinkedHashSet<>();
@@ -66,8 +71,10 @@ public final class StreamHub {
     boolean closed;
     int malformed;
 
-    Session(ServerWebSocket ws) {
+    Session(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
       this.ws = ws;
+      this.grant = grant;
+      this.onClose = onClose;
     }
 
     int names() {
@@ -75,9 +82,10 @@ public final class StreamHub {
     }
   }
 
-  public StreamHub(Vertx vertx, GatewayConfig.Stream config, GatewayMetrics metrics) {
+  public StreamHub(Vertx vertx, GatewayConfig.Stream config, GatewayConfig.Limits limits, GatewayMetrics metrics) {
     this.vertx = vertx;
     this.config = config;
+    this.limits = limits;
     this.metrics = metrics;
   }
 
@@ -101,8 +109,18 @@ public final class StreamHub {
     return sessions.size();
   }
 
-  public void accept(ServerWebSocket ws) {
-    Session s = new Session(ws);
+  /**
+   * A new client with what it may subscribe to; {@code onClose} runs once when it goes. A token that
+   * expires while connected closes the socket with 4001.
+   */
+  public void accept(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
+    Session s = new Session(ws, grant, onClose);
+    if (grant.expiresAtMs() != Long.MAX_VALUE) {
+      long left = Math.max(1, grant.expiresAtMs() - System.currentTimeMillis());
+      s.expiryTimer = vertx.setTimer(left, t -> {
+        if (!s.closed) s.ws.close((short) 4001, "token expired");
+      });
+    }
     sessions.add(s);
     metrics.streamClients.incrementAndGet();
     ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
@@ -115,6 +133,8 @@ public final class StreamHub {
   private void forget(Session s) {
     if (s.closed) return;
     s.closed = true;
+    vertx.cancelTimer(s.expiryTimer);
+    s.onClose.run();
     sessions.remove(s);
     allSubscribers.remove(s);
     metrics.streamClients.decrementAndGet();
@@ -181,6 +201,23 @@ public final class StreamHub {
   }
 
   private void subscribe(Session s, Subscribe sub) {
+    if (sub.size() > limits.maxNamesPerSubscribe()) {
+      metrics.rejected("stream_limit");
+      send(s, Frames.error(sub.id(), "too_many_names", "a subscribe may name at most " + limits.maxNamesPerSubscribe()
+          + " keys, tags and prefixes; nothing of this request was subscribed"));
+      return;
+    }
+    List<String> refused = new ArrayList<>();
+    for (String k : sub.keys()) if (!s.grant.allowsKey(k)) refused.add("key " + k);
+    for (String t : sub.tags()) if (!s.grant.allowsTag(t)) refused.add("tag " + t);
+    for (String p : sub.prefixes()) if (!s.grant.allowsPrefix(p)) refused.add("prefix " + p);
+    if (sub.all() && !s.grant.allowsAll()) refused.add("all");
+    if (!refused.isEmpty()) {
+      metrics.rejected("stream_forbidden");
+      send(s, Frames.error(sub.id(), "forbidden", "not allowed by your token: " + String.join(", ", refused)
+          + "; nothing of this request was subscribed"));
+      return;
+    }
     int added = (int) (sub.keys().stream().filter(k -> !s.keys.contains(k)).count()
         + sub.tags().stream().filter(t -> !s.tags.contains(t)).count()
         + sub.prefixes().stream().filter(p -> !s.prefixes.contains(p)).count());
