@@ -123,14 +123,23 @@ public final class TestGateway implements AutoCloseable {
   // ---- WebSocket ----
 
   public TestSocket socket(String... headers) {
-    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
+    return socketAt("/v1/stream", headers);
+  }
+
+  /** A socket on a given URI (with a query string, say ?token=...). */
+  public TestSocket socketAt(String uri, String... headers) {
+    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI(uri);
     for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
     return new TestSocket(Await.get(wsClient.connect(o)));
   }
 
   /** The HTTP status a refused WebSocket handshake got. */
   public int socketRejected(String... headers) {
-    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI("/v1/stream");
+    return socketRejectedAt("/v1/stream", headers);
+  }
+
+  public int socketRejectedAt(String uri, String... headers) {
+    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI(uri);
     for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
     try {
       Await.get(wsClient.connect(o));
