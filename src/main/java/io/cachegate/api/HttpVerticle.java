@@ -60,7 +60,16 @@ public final class HttpVerticle extends VerticleBase {
         .setCompressionSupported(true)
         .setTcpNoDelay(true);
     return hub.start()
-        .compose(v -> vertx.createHttpServer(options).requestHandler(router).listen())
+        .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {
+          // Vert.x Web throws out of routing on a malformed %-escape and never answers: refuse it first
+          if (!wellFormedEscapes(req.uri())) {
+            metrics.rejected("bad_uri");
+            req.response().setStatusCode(400).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end("{\"error\":\"bad_uri\",\"message\":\"the request URI has a malformed %-escape\"}");
+            return;
+          }
+          router.handle(req);
+        }).listen())
         .onSuccess(s -> server = s);
   }
 
@@ -100,6 +109,19 @@ public final class HttpVerticle extends VerticleBase {
           guards.sockets().release(address);
           LoggerFactory.getLogger(HttpVerticle.class).debug("WebSocket upgrade failed: {}", err.toString());
         });
+  }
+
+  /** Every '%' is followed by two hex digits. */
+  static boolean wellFormedEscapes(String uri) {
+    for (int i = 0; i < uri.length(); i++) {
+      if (uri.charAt(i) == '%') {
+        if (i + 2 >= uri.length() || Character.digit(uri.charAt(i + 1), 16) < 0 || Character.digit(uri.charAt(i + 2), 16) < 0) {
+          return false;
+        }
+        i += 2;
+      }
+    }
+    return true;
   }
 
   /** Same origin (the Origin's host and port are the Host header), or one listed in stream.allowedOrigins. */
