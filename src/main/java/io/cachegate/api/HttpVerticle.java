@@ -58,6 +58,7 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(config.stream().maxFrameBytes())
         .setMaxWebSocketMessageSize(config.stream().maxFrameBytes())
         .setCompressionSupported(true)
+        .setSendBufferSize(config.stream().socketSendBufferBytes() > 0 ? config.stream().socketSendBufferBytes() : -1)
         .setTcpNoDelay(true);
     return hub.start()
         .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {

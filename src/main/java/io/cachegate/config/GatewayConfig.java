@@ -44,6 +44,7 @@ public record GatewayConfig(
                       int autoDependsMinScore, Adaptive adaptive, int instances) {}
 
   public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
+                       int writeQueueMaxFrames, int socketSendBufferBytes,
                        int maxNamesPerSocket, int maxMalformedFrames) {}
 
   public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
@@ -124,6 +125,7 @@ public record GatewayConfig(
         range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
+        (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
         (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000));
     Object authEnabled = ConfigLoader.get(t, "auth.enabled");
     if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");

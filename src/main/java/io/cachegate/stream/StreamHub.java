@@ -70,6 +70,7 @@ public final class StreamHub {
     boolean busy;
     boolean closed;
     int malformed;
+    int pendingFrames; // written but not yet flushed to the socket
 
     Session(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
       this.ws = ws;
@@ -324,12 +325,13 @@ public final class StreamHub {
       metrics.frameDropped();
       return;
     }
-    if (s.ws.writeQueueFull()) {
+    if (s.ws.writeQueueFull() || s.pendingFrames >= config.writeQueueMaxFrames()) {
       metrics.frameDropped();
       slow(s);
       return;
     }
-    s.ws.writeTextMessage(frame);
+    s.pendingFrames++;
+    s.ws.writeTextMessage(frame).onComplete(ar -> s.pendingFrames--);
     metrics.frameSent();
   }
 
