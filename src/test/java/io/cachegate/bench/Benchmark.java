@@ -155,6 +155,10 @@ public final class Benchmark {
 
   private GatewayProcess startGateway() throws Exception {
     Map<String, String> env = new HashMap<>();
+    // CACHEGATE_* variables of the benchmark's own environment reach the gateway (to try a setting)
+    System.getenv().forEach((k, v) -> {
+      if (k.startsWith("CACHEGATE_")) env.put(k, v);
+    });
     env.put("CACHEGATE_REDIS_URL", TestServices.get().redisUrl());
     env.put("CACHEGATE_POSTGRES_URL", db);
     env.put("CACHEGATE_REDIS_NAMESPACE", ns);
