@@ -52,10 +52,15 @@ public final class ApiAuth {
     if (!enabled) return null;
     ApiKey key = identify(bearer(authorizationHeader));
     if (key == null) throw new ApiError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>");
-    if (!key.scopes().contains(scope) && !key.scopes().contains(Scope.ADMIN)) {
+    if (!permits(key, scope)) {
       throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");
     }
     return key;
+  }
+
+  /** Whether a key may act under a scope: it has that scope, or admin. */
+  public static boolean permits(ApiKey key, Scope scope) {
+    return key.scopes().contains(scope) || key.scopes().contains(Scope.ADMIN);
   }
 
   private static byte[] digest(String s) {

@@ -146,7 +146,7 @@ public final class HttpVerticle extends VerticleBase {
     }
     var key = guards.auth().identify(token);
     if (key != null) {
-      if (!key.scopes().contains(Scope.READ) && !key.scopes().contains(Scope.ADMIN)) {
+      if (!ApiAuth.permits(key, Scope.READ)) {
         throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the read scope");
       }
       return StreamGrant.ALL;

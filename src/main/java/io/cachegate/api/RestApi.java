@@ -207,8 +207,7 @@ public final class RestApi {
   private void touch(RoutingContext ctx) {
     String key = ctx.pathParam("key");
     Requests.checkName("key", key);
-    var b = ctx.body();
-    JsonObject body = b == null || b.buffer() == null || b.length() <= 0 ? null : jsonBody(ctx);
+    JsonObject body = hasBody(ctx) ? jsonBody(ctx) : null;
     this.<TouchResult>ask(ctx, Addresses.CACHE_TOUCH, new TouchCommand(key, Requests.touchTtl(body, config)),
         r -> new JsonObject().put("key", r.key()).put("ttl", r.ttlSeconds()));
   }
@@ -350,11 +349,15 @@ public final class RestApi {
         .onFailure(err -> fail(ctx, err));
   }
 
-  private static JsonObject jsonBody(RoutingContext ctx) {
+  private static boolean hasBody(RoutingContext ctx) {
     var b = ctx.body();
-    if (b == null || b.buffer() == null || b.length() <= 0) throw ApiError.badRequest("a JSON object body is required");
+    return b != null && b.buffer() != null && b.length() > 0;
+  }
+
+  private static JsonObject jsonBody(RoutingContext ctx) {
+    if (!hasBody(ctx)) throw ApiError.badRequest("a JSON object body is required");
     try {
-      Object v = Json.decodeValue(b.buffer());
+      Object v = Json.decodeValue(ctx.body().buffer());
       if (v instanceof JsonObject o) return o;
     } catch (DecodeException e) {
       throw ApiError.badRequest("the body is not valid JSON: " + firstLine(e.getMessage()));

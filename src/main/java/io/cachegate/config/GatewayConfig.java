@@ -296,24 +296,14 @@ public record GatewayConfig(
       Object adaptive = o.getValue("adaptive");
       if (adaptive != null && !(adaptive instanceof Boolean)) throw new ConfigException(where + ".adaptive", "must be true or false");
       try {
-        JsonObject templ = new JsonObject().put("keys", o.getValue("dependsOn")).put("tags", o.getValue("tags"));
-        List<Template> tags = templates(templ, "tags", where);
-        List<Template> deps = templates(templ, "keys", where + ".dependsOn");
+        List<Template> tags = List.copyOf(InvalidationRule.templates(o, "tags", where));
+        List<Template> deps = List.copyOf(InvalidationRule.templates(o, "dependsOn", where));
         out.put(name, new Strategy(name, ttl, tags, deps, !Boolean.FALSE.equals(adaptive)));
       } catch (IllegalArgumentException e) {
         throw new ConfigException(where, e.getMessage());
       }
     }
     return Map.copyOf(out);
-  }
-
-  private static List<Template> templates(JsonObject spec, String field, String where) {
-    Object v = spec.getValue(field);
-    if (v == null) return List.of();
-    if (!(v instanceof JsonArray arr)) throw new IllegalArgumentException(where + " " + field + " must be a list");
-    List<Template> out = new ArrayList<>();
-    for (Object o : arr) out.add(Template.parse(String.valueOf(o)));
-    return List.copyOf(out);
   }
 
   private static List<ApiKey> apiKeys(JsonObject t, Map<String, String> env) {

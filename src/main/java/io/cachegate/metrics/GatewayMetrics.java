@@ -8,12 +8,15 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonObject;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * cachegate's own meters, registered in the same registry as the Vert.x metrics, so {@code /metrics}
  * shows both and {@code /v1/stats} reads the same numbers. Counters are thread-safe; gauges read
- * {@link AtomicLong}s that each have exactly one writer (the verticle that owns the state).
+ * {@link AtomicLong}s updated atomically by the verticles that own the state (the stream hubs for
+ * clients and subscriptions, the capture leader for the outbox figures).
  */
 public final class GatewayMetrics {
 
@@ -25,6 +28,22 @@ public final class GatewayMetrics {
   /** pg_notification_queue_usage() in millionths. */
   public final AtomicLong notifyQueuePpm = new AtomicLong(-1);
   public final AtomicLong leader = new AtomicLong();
+  private final Counter hits;
+  private final Counter misses;
+  private final Counter sets;
+  private final Counter invalidatedKeys;
+  private final Counter notices;
+  private final Counter framesSent;
+  private final Counter framesDropped;
+  private final Counter clientsDropped;
+  private final Counter historyTrims;
+  private final Counter historyTrimmed;
+  private final Counter captureRows;
+  private final Counter badPayloads;
+  private final Counter reconnects;
+  private final io.micrometer.core.instrument.Timer captureLag;
+  private final Map<String, Counter> invalidations = new ConcurrentHashMap<>();
+  private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -40,11 +59,25 @@ public final class GatewayMetrics {
         .description("pg_notification_queue_usage(), 0 to 1").register(registry);
     Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
         .description("1 when this instance leads the capture").register(registry);
-    // counters that are zero until something goes wrong still show, so an alert can watch them
-    counter("cachegate.stream.frames.dropped", "frames not sent: the client was closed or too slow");
-    counter("cachegate.stream.clients.dropped", "clients closed because they could not keep up");
-    counter("cachegate.capture.bad.payloads", "foreign NOTIFY payloads skipped");
-    counter("cachegate.capture.reconnects", "listener (re)connections");
+    // registered here, once, off the hot paths; those that stay at zero until something goes wrong
+    // (dropped frames and clients, bad payloads, reconnects) still show, so an alert can watch them
+    hits = counter("cachegate.cache.hits", "GETs that found the entry");
+    misses = counter("cachegate.cache.misses", "GETs that found nothing");
+    sets = counter("cachegate.cache.sets", "entries written");
+    invalidatedKeys = counter("cachegate.invalidated.keys", "keys named by invalidations");
+    notices = counter("cachegate.notices", "notices read from cg:notices and streamed by this instance");
+    framesSent = counter("cachegate.stream.frames.sent", "frames written to WebSocket clients");
+    framesDropped = counter("cachegate.stream.frames.dropped", "frames not sent: the client was closed or too slow");
+    clientsDropped = counter("cachegate.stream.clients.dropped", "clients closed because they could not keep up");
+    historyTrims = counter("cachegate.history.trims", "trims of the notice history");
+    historyTrimmed = counter("cachegate.history.trimmed", "notices removed from the history by trimming");
+    captureRows = counter("cachegate.capture.rows", "outbox rows invalidated");
+    badPayloads = counter("cachegate.capture.bad.payloads", "foreign NOTIFY payloads skipped");
+    reconnects = counter("cachegate.capture.reconnects", "listener (re)connections");
+    captureLag = io.micrometer.core.instrument.Timer.builder("cachegate.capture.lag")
+        .description("from a change's commit to its notice in cg:notices")
+        .publishPercentileHistogram()
+        .register(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -56,74 +89,74 @@ public final class GatewayMetrics {
   }
 
   public void hit() {
-    counter("cachegate.cache.hits", "GETs that found the entry").increment();
+    hits.increment();
   }
 
   public void miss() {
-    counter("cachegate.cache.misses", "GETs that found nothing").increment();
+    misses.increment();
   }
 
   public void set() {
-    counter("cachegate.cache.sets", "entries written").increment();
+    sets.increment();
   }
 
   /** One invalidation (one notice) with its cause source: api, db or event. */
   public void invalidation(String source, int keys) {
-    Counter.builder("cachegate.invalidations").description("invalidations, by cause")
-        .tag("cause", source).register(registry).increment();
-    counter("cachegate.invalidated.keys", "keys named by invalidations").increment(keys);
+    tagged(invalidations, "cachegate.invalidations", "invalidations, by cause", "cause", source).increment();
+    invalidatedKeys.increment(keys);
   }
 
   public void noticeStreamed() {
-    counter("cachegate.notices", "notices read from cg:notices and streamed by this instance").increment();
+    notices.increment();
   }
 
   public void frameSent() {
-    counter("cachegate.stream.frames.sent", "frames written to WebSocket clients").increment();
+    framesSent.increment();
   }
 
   public void slowClientDropped() {
-    counter("cachegate.stream.clients.dropped", "clients closed because they could not keep up").increment();
+    clientsDropped.increment();
   }
 
   /** Bad input refused with a 4xx or an error frame, by reason. */
   public void rejected(String reason) {
-    Counter.builder("cachegate.rejected").description("bad requests and frames, by reason")
-        .tag("reason", reason).register(registry).increment();
+    tagged(rejections, "cachegate.rejected", "bad requests and frames, by reason", "reason", reason).increment();
   }
 
   /** One trim of the notice history, and how many notices it removed. */
   public void historyTrimmed(long removed) {
-    counter("cachegate.history.trims", "trims of the notice history").increment();
-    counter("cachegate.history.trimmed", "notices removed from the history by trimming").increment(removed);
+    historyTrims.increment();
+    historyTrimmed.increment(removed);
   }
 
   /** From a change's commit (its outbox row's created_at) to its notice being appended. */
   public void captureLag(long millis) {
-    io.micrometer.core.instrument.Timer.builder("cachegate.capture.lag")
-        .description("from a change's commit to its notice in cg:notices")
-        .publishPercentileHistogram()
-        .register(registry).record(java.time.Duration.ofMillis(Math.max(0, millis)));
+    captureLag.record(java.time.Duration.ofMillis(Math.max(0, millis)));
   }
 
   public void frameDropped() {
-    counter("cachegate.stream.frames.dropped", "frames not sent: the client was closed or too slow").increment();
+    framesDropped.increment();
   }
 
   public void captureRows(int n) {
-    counter("cachegate.capture.rows", "outbox rows invalidated").increment(n);
+    captureRows.increment(n);
   }
 
   public void captureBadPayload() {
-    counter("cachegate.capture.bad.payloads", "foreign NOTIFY payloads skipped").increment();
+    badPayloads.increment();
   }
 
   public void captureReconnect() {
-    counter("cachegate.capture.reconnects", "listener (re)connections").increment();
+    reconnects.increment();
   }
 
   private Counter counter(String name, String description) {
     return Counter.builder(name).description(description).register(registry);
+  }
+
+  /** A counter with one tag, registered on first use and looked up in a local map after that. */
+  private Counter tagged(Map<String, Counter> cache, String name, String description, String tag, String value) {
+    return cache.computeIfAbsent(value, v -> Counter.builder(name).description(description).tag(tag, v).register(registry));
   }
 
   /** Sum of a counter (over all its tags); 0 when it was never incremented. */

@@ -36,7 +36,8 @@ public record InvalidationRule(String name, List<Template> keys, List<Template> 
     return r;
   }
 
-  static List<Template> templates(JsonObject spec, String field, String where) {
+  /** The templates of a list field ({@code where.field}); throws naming the field when it is not a list of strings. */
+  public static List<Template> templates(JsonObject spec, String field, String where) {
     Object v = spec.getValue(field);
     if (v == null) return List.of();
     if (!(v instanceof JsonArray arr)) throw new IllegalArgumentException(where + "." + field + " must be a list");

@@ -295,14 +295,18 @@ public final class StreamHub {
     return m;
   }
 
+  /** What one session may see of a notice, without the index (replays and held notices). */
+  private static Match matchFor(Session s, Notice n) {
+    return s.all ? everything(n) : SubscriptionIndex.matchOne(n, s.keys, s.tags, s.prefixes);
+  }
+
   private void replay(Session s, Notice n) {
-    Match m = SubscriptionIndex.matchOne(n, s.keys, s.tags, s.prefixes);
-    if (s.all) m = everything(n);
+    Match m = matchFor(s, n);
     if (!SubscriptionIndex.isEmpty(m)) send(s, Frames.invalidate(n, m.keys, m.tags, m.prefixes));
   }
 
   private void deliverNow(Session s, Notice n) {
-    Match m = s.all ? everything(n) : SubscriptionIndex.matchOne(n, s.keys, s.tags, s.prefixes);
+    Match m = matchFor(s, n);
     if (!SubscriptionIndex.isEmpty(m)) deliver(s, n, m);
   }
 
