@@ -88,7 +88,7 @@ public final class ConfigKeys {
       new Key("stream.maxFrameBytes", Kind.INT, 65_536),
       new Key("stream.writeQueueMaxBytes", Kind.INT, 1_048_576),
       new Key("stream.writeQueueMaxFrames", Kind.INT, 5000),
-      new Key("stream.socketSendBufferBytes", Kind.INT, 0),
+      new Key("stream.socketSendBufferBytes", Kind.INT, 65_536),
       new Key("stream.maxNamesPerSocket", Kind.INT, 1000),
       new Key("stream.maxMalformedFrames", Kind.INT, 10),
       new Key("auth.enabled", Kind.BOOL, null),

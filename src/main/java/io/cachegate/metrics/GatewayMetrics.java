@@ -138,6 +138,10 @@ public final class GatewayMetrics {
     framesDropped.increment();
   }
 
+  public void framesDropped(int n) {
+    framesDropped.increment(n);
+  }
+
   public void captureRows(int n) {
     captureRows.increment(n);
   }

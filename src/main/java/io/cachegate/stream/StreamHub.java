@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,8 @@ public final class StreamHub {
 
   private static final Logger log = LoggerFactory.getLogger(StreamHub.class);
   private static final int MAX_QUEUED_FRAMES = 64;
+  /** Encoded bytes handed to Netty per socket before frames wait in the session's own queue. */
+  private static final int SOCKET_WINDOW_BYTES = 64 * 1024;
 
   private final Vertx vertx;
   private final GatewayConfig.Stream config;
@@ -70,7 +73,9 @@ public final class StreamHub {
     boolean busy;
     boolean closed;
     int malformed;
-    int pendingFrames; // written but not yet flushed to the socket
+    /** Frames waiting for the socket to drain; shared String instances, so memory is shared too. */
+    final ArrayDeque<String> queue = new ArrayDeque<>();
+    long queuedChars;
 
     Session(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
       this.ws = ws;
@@ -124,7 +129,9 @@ public final class StreamHub {
     }
     sessions.add(s);
     metrics.streamClients.incrementAndGet();
-    ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
+    // Netty holds at most this much encoded for the socket; the rest waits in the session's queue
+    ws.setWriteQueueMaxSize(Math.min(config.writeQueueMaxBytes(), SOCKET_WINDOW_BYTES));
+    ws.drainHandler(v -> flush(s));
     ws.textMessageHandler(text -> onText(s, text));
     ws.binaryMessageHandler(buf -> malformed(s, null, "unsupported", "binary frames are not supported; send JSON text"));
     ws.exceptionHandler(err -> log.debug("stream client error: {}", err.getMessage()));
@@ -276,13 +283,17 @@ public final class StreamHub {
     if (n.id().compareTo(lastNoticeId) > 0) lastNoticeId = n.id();
     Map<Session, Match> matches = index.match(n);
     for (Session s : allSubscribers) matches.put(s, everything(n));
+    // sessions that see the same part of a notice share one encoded frame (and its memory while queued)
+    Map<Match, String> frames = new HashMap<>();
     for (Map.Entry<Session, Match> e : matches.entrySet()) {
       Session s = e.getKey();
       if (s.held != null) {
         if (s.held.size() >= config.maxReplay()) slow(s);
         else s.held.add(n);
-      } else {
-        deliver(s, n, e.getValue());
+      } else if (n.id().compareTo(s.lastSentId) > 0) {
+        s.lastSentId = n.id();
+        Match m = e.getValue();
+        send(s, frames.computeIfAbsent(m, k -> Frames.invalidate(n, k.keys, k.tags, k.prefixes)));
       }
     }
   }
@@ -324,18 +335,38 @@ public final class StreamHub {
     }
   }
 
+  /**
+   * Writes a frame, or queues it while the socket is behind. A session whose queue passes
+   * {@code stream.writeQueueMaxBytes} or {@code stream.writeQueueMaxFrames} is a slow client.
+   */
   private void send(Session s, String frame) {
     if (s.closed) {
       metrics.frameDropped();
       return;
     }
-    if (s.ws.writeQueueFull() || s.pendingFrames >= config.writeQueueMaxFrames()) {
+    if (s.queue.isEmpty() && !s.ws.writeQueueFull()) {
+      write(s, frame);
+      return;
+    }
+    if (s.queue.size() >= config.writeQueueMaxFrames() || s.queuedChars + frame.length() > config.writeQueueMaxBytes()) {
       metrics.frameDropped();
       slow(s);
       return;
     }
-    s.pendingFrames++;
-    s.ws.writeTextMessage(frame).onComplete(ar -> s.pendingFrames--);
+    s.queue.add(frame);
+    s.queuedChars += frame.length();
+  }
+
+  private void flush(Session s) {
+    while (!s.closed && !s.queue.isEmpty() && !s.ws.writeQueueFull()) {
+      String frame = s.queue.poll();
+      s.queuedChars -= frame.length();
+      write(s, frame);
+    }
+  }
+
+  private void write(Session s, String frame) {
+    s.ws.writeTextMessage(frame);
     metrics.frameSent();
   }
 
@@ -343,6 +374,9 @@ public final class StreamHub {
   private void slow(Session s) {
     if (s.closed) return;
     metrics.slowClientDropped();
+    metrics.framesDropped(s.queue.size());
+    s.queue.clear();
+    s.queuedChars = 0;
     s.ws.writeTextMessage(Frames.reset("client too slow: notices were dropped"));
     s.ws.close((short) 1013, "client too slow");
     forget(s);

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -30,6 +31,16 @@ public final class SubscriptionIndex<S> {
     public final Set<String> keys = new LinkedHashSet<>();
     public final Set<String> tags = new LinkedHashSet<>();
     public final Set<String> prefixes = new LinkedHashSet<>();
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Match m && keys.equals(m.keys) && tags.equals(m.tags) && prefixes.equals(m.prefixes);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(keys, tags, prefixes);
+    }
   }
 
   private final TreeMap<String, Set<S>> keys = new TreeMap<>();
