@@ -155,6 +155,11 @@ public final class Benchmark {
 
   private GatewayProcess startGateway() throws Exception {
     Map<String, String> env = new HashMap<>();
+    // every client here comes from one address, so the per-address limits meant for the internet are
+    // lifted (the REST rate limit, and at most 1,000 streams per address)
+    env.put("CACHEGATE_STREAM_MAX_SOCKETS_PER_ADDRESS", "1000000");
+    env.put("CACHEGATE_HTTP_RATE_LIMIT_PER_SECOND", "10000000");
+    env.put("CACHEGATE_HTTP_RATE_LIMIT_BURST", "10000000");
     // CACHEGATE_* variables of the benchmark's own environment reach the gateway (to try a setting)
     System.getenv().forEach((k, v) -> {
       if (k.startsWith("CACHEGATE_")) env.put(k, v);
