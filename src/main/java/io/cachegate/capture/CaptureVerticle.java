@@ -318,7 +318,7 @@ public final class CaptureVerticle extends VerticleBase {
   private Future<Void> drainBatches() {
     return drainBatch().compose(n -> {
       if (!leader || !redisUp || stopped) return Future.succeededFuture();
-      if (n > 0) return markBusy().compose(v -> drainBatches());
+      if (n > 0) return markBusy().compose(v -> linger(n)).compose(v -> drainBatches());
       if (wakeIdle) return Future.succeededFuture();
       return pool.query(OutboxSchema.setIdle(true)).execute()
           .compose(v -> {
@@ -327,6 +327,12 @@ public final class CaptureVerticle extends VerticleBase {
           })
           .compose(m -> m > 0 ? markBusy().compose(v -> drainBatches()) : Future.succeededFuture());
     });
+  }
+
+  /** After a partial batch, a short wait lets a trickle of changes gather into the next batch. */
+  private Future<Void> linger(int claimed) {
+    long ms = config.capture().lingerMs();
+    return claimed >= config.capture().batchSize() || ms == 0 ? Future.succeededFuture() : vertx.timer(ms).mapEmpty();
   }
 
   private Future<Void> markBusy() {

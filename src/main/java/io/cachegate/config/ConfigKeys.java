@@ -56,6 +56,7 @@ public final class ConfigKeys {
       new Key("capture.wakeupChannel", Kind.STRING, "cachegate_outbox"),
       new Key("capture.pollIntervalMs", Kind.LONG, 500L),
       new Key("capture.batchSize", Kind.INT, 500),
+      new Key("capture.lingerMs", Kind.LONG, 2L),
       new Key("capture.reconnectMinDelayMs", Kind.LONG, 50L),
       new Key("capture.reconnectMaxDelayMs", Kind.LONG, 5000L),
       new Key("capture.tables", Kind.JSON, new JsonObject()),

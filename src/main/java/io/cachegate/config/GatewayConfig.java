@@ -35,7 +35,7 @@ public record GatewayConfig(
     }
   }
 
-  public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize,
+  public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize, long lingerMs,
                         long reconnectMinDelayMs, long reconnectMaxDelayMs, long leaderPollMs, long heartbeatMs,
                         long heartbeatTimeoutMs, long statusIntervalMs, Map<String, InvalidationRule> tables) {}
 
@@ -102,6 +102,7 @@ public record GatewayConfig(
     if (!IDENT.matcher(wake).matches()) throw new ConfigException("capture.wakeupChannel", "must be a plain identifier");
     Capture capture = new Capture(bool(t, "capture.enabled"), wake,
         range(t, "capture.pollIntervalMs", 10, 3_600_000), (int) range(t, "capture.batchSize", 1, 100_000),
+        range(t, "capture.lingerMs", 0, 1000),
         range(t, "capture.reconnectMinDelayMs", 1, 600_000), range(t, "capture.reconnectMaxDelayMs", 10, 600_000),
         range(t, "capture.leaderPollMs", 10, 600_000), range(t, "capture.heartbeatMs", 10, 600_000),
         range(t, "capture.heartbeatTimeoutMs", 10, 600_000), range(t, "capture.statusIntervalMs", 10, 600_000), tables(t));

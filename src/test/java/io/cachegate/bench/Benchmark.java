@@ -174,7 +174,11 @@ public final class Benchmark {
         .put("lat", new JsonObject().put("keys", new JsonArray().add("lat:{grp}:{seq}")))
         .put("w_watched", new JsonObject().put("keys", new JsonArray().add("w:{id}")))
         .put("drain_t", new JsonObject().put("keys", new JsonArray().add("d:{id}"))).encode());
-    GatewayProcess g = GatewayProcess.start(List.of("-Xmx1g", "-XX:+UseG1GC", "-Xlog:gc:file=target/gateway-gc.log"), "io.cachegate.Main", List.of(), env);
+    List<String> jvm = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseG1GC", "-Xlog:gc:file=target/gateway-gc.log"));
+    // BENCH_GATEWAY_OPTS: more JVM options for the gateway, e.g. a flight recording
+    String extra = System.getenv("BENCH_GATEWAY_OPTS");
+    if (extra != null && !extra.isBlank()) jvm.addAll(List.of(extra.trim().split("\\s+")));
+    GatewayProcess g = GatewayProcess.start(jvm, "io.cachegate.Main", List.of(), env);
     g.awaitListening();
     return g;
   }
@@ -201,17 +205,24 @@ public final class Benchmark {
     int seconds = intOpt("seconds", 10);
     int groups = 100;
     int total = rate * seconds;
-    AtomicLongArray commitStart = new AtomicLongArray(2 * total + 2);
+    // each phase first runs warmSeconds unmeasured (JIT, connection set-up, first-time code paths in a
+    // freshly started gateway); sequence numbers: raw warm-up, raw, gateway warm-up, gateway
+    int warmSeconds = Math.min(3, seconds);
+    int warm = rate * warmSeconds;
+    long rawBase = warm;
+    long oursWarmBase = warm + total;
+    long oursBase = 2L * warm + total;
+    AtomicLongArray commitStart = new AtomicLongArray((int) (oursBase + total + 2));
 
     // baseline: raw NOTIFY in the writing transaction, to a bare LISTEN connection
     Histogram raw = new ConcurrentHistogram(3);
     PgConnection listener = Await.get(PgConnection.connect(vertx, PgConnectOptions.fromUri(db)));
     listener.notificationHandler(n -> {
       long seq = Long.parseLong(n.getPayload());
-      raw.recordValue(Math.max(0, System.nanoTime() - commitStart.get((int) seq)) / 1000);
+      if (seq > rawBase) raw.recordValue(Math.max(0, System.nanoTime() - commitStart.get((int) seq)) / 1000);
     });
     Await.get(listener.query("LISTEN bench_raw").execute());
-    writeAtRate(rate, seconds, 0, (c, seq) -> {
+    Change rawChange = (c, seq) -> {
       try (PreparedStatement ins = c.prepareStatement("INSERT INTO raw_t VALUES (?)");
            PreparedStatement note = c.prepareStatement("SELECT pg_notify('bench_raw', ?)")) {
         ins.setLong(1, seq);
@@ -219,8 +230,12 @@ public final class Benchmark {
         note.setString(1, Long.toString(seq));
         note.executeQuery().close();
       }
-    }, commitStart);
+    };
+    writeAtRate(rate, warmSeconds, 0, rawChange, commitStart);
+    long[] cpu = machineCpu();
+    writeAtRate(rate, seconds, rawBase, rawChange, commitStart);
     Await.until("raw notifications", 30_000, () -> raw.getTotalCount() >= total);
+    double rawBusy = busySince(cpu);
     Histogram rawCommits = commitTimes;
     Await.get(listener.close());
 
@@ -234,30 +249,36 @@ public final class Benchmark {
           long now = System.nanoTime();
           JsonObject f = new JsonObject(t);
           if (!"invalidate".equals(f.getString("type"))) return;
-          streamPart.recordValue(Math.max(0, System.currentTimeMillis() - f.getLong("at")));
+          String first = f.getJsonArray("keys").getString(0);
+          if (Long.parseLong(first.substring(first.lastIndexOf(':') + 1)) > oursBase) streamPart.recordValue(Math.max(0, System.currentTimeMillis() - f.getLong("at")));
           for (Object k : f.getJsonArray("keys")) {
             String key = (String) k;
             long seq = Long.parseLong(key.substring(key.lastIndexOf(':') + 1));
-            ours.recordValue(Math.max(0, now - commitStart.get((int) seq)) / 1000);
+            if (seq > oursBase) ours.recordValue(Math.max(0, now - commitStart.get((int) seq)) / 1000);
           }
         });
     long expected = (long) total * (clients / groups);
-    writeAtRate(rate, seconds, total, (c, seq) -> {
+    Change oursChange = (c, seq) -> {
       try (PreparedStatement ins = c.prepareStatement("INSERT INTO lat VALUES (?, ?)")) {
         ins.setLong(1, seq);
         ins.setInt(2, (int) (seq % groups));
         ins.executeUpdate();
       }
-    }, commitStart);
+    };
+    writeAtRate(rate, warmSeconds, oursWarmBase, oursChange, commitStart);
+    cpu = machineCpu();
+    writeAtRate(rate, seconds, oursBase, oursChange, commitStart);
     Await.until("gateway frames", 60_000, () -> ours.getTotalCount() >= expected);
+    double oursBusy = busySince(cpu);
     closeAll(sockets);
 
     JsonObject o = new JsonObject()
-        .put("changesPerSec", rate).put("clients", clients).put("changes", total)
+        .put("changesPerSec", rate).put("clients", clients).put("changes", total).put("warmUpSeconds", warmSeconds)
         .put("cachegate", percentiles(ours)).put("rawNotify", percentiles(raw))
         .put("commitMsRawPhase", percentiles(rawCommits)).put("commitMsGatewayPhase", percentiles(commitTimes))
         .put("appendToClientMs", new JsonObject().put("p50", streamPart.getValueAtPercentile(50))
-            .put("p99", streamPart.getValueAtPercentile(99)));
+            .put("p99", streamPart.getValueAtPercentile(99)))
+        .put("machineBusyPercent", new JsonObject().put("rawPhase", rawBusy).put("gatewayPhase", oursBusy));
     results.put("latency", o);
     row("latency p50 commit->client (ms)", ours.getValueAtPercentile(50) / 1000.0, raw.getValueAtPercentile(50) / 1000.0, "ms",
         "<= 5x raw p50", (double) ours.getValueAtPercentile(50) / Math.max(1, raw.getValueAtPercentile(50)));
@@ -265,6 +286,27 @@ public final class Benchmark {
         "< 20 ms", (double) ours.getValueAtPercentile(99) / Math.max(1, raw.getValueAtPercentile(99)));
     row("latency p99.9 (ms)", ours.getValueAtPercentile(99.9) / 1000.0, raw.getValueAtPercentile(99.9) / 1000.0, "ms",
         "", (double) ours.getValueAtPercentile(99.9) / Math.max(1, raw.getValueAtPercentile(99.9)));
+    // the whole machine (writers, clients, PostgreSQL, Redis, gateway): a saturated machine explains tails
+    row("machine CPU busy in the latency phase", oursBusy, rawBusy, "%", "", oursBusy / Math.max(0.01, rawBusy));
+  }
+
+  /** Busy and total jiffies of all CPUs, from /proc/stat (zeros where there is none). */
+  private static long[] machineCpu() {
+    try {
+      String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i < f.length; i++) total += Long.parseLong(f[i]);
+      long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+      return new long[] {total - idle, total};
+    } catch (Exception e) {
+      return new long[] {0, 0};
+    }
+  }
+
+  /** Percent of all CPUs busy since {@code start}. */
+  private static double busySince(long[] start) {
+    long[] now = machineCpu();
+    return 100.0 * (now[0] - start[0]) / Math.max(1, now[1] - start[1]);
   }
 
   private static JsonObject percentiles(Histogram h) {
