@@ -17,7 +17,15 @@ public final class NoticeIds {
     int dash = streamId.indexOf('-');
     long ms = Long.parseLong(streamId.substring(0, dash));
     long seq = Long.parseLong(streamId.substring(dash + 1));
-    return String.format("%016d-%010d", ms, seq);
+    StringBuilder id = new StringBuilder(ZERO.length());
+    padded(id, ms, 16).append('-');
+    return padded(id, seq, 10).toString(); // not String.format: this runs for every notice, on the tail's loop
+  }
+
+  private static StringBuilder padded(StringBuilder sb, long value, int width) {
+    String digits = Long.toString(value);
+    for (int i = digits.length(); i < width; i++) sb.append('0');
+    return sb.append(digits);
   }
 
   /** The stream id for a notice id (also accepts a raw stream id), or null when it is neither. */

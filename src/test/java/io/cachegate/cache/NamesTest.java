@@ -44,6 +44,8 @@ class NamesTest {
     List<String> byNotice = new ArrayList<>(streamIds.stream().map(NoticeIds::fromStreamId).toList());
     Collections.sort(byNotice);
     assertThat(byNotice).isEqualTo(byStream.stream().map(NoticeIds::fromStreamId).toList());
+    assertThat(NoticeIds.fromStreamId("1700000000000-12")).isEqualTo("0001700000000000-0000000012");
+    assertThat(NoticeIds.fromStreamId("0-0")).isEqualTo(NoticeIds.ZERO);
     assertThat(NoticeIds.toStreamId(NoticeIds.fromStreamId("1700000000000-12"))).isEqualTo("1700000000000-12");
     assertThat(NoticeIds.toStreamId("yesterday")).isNull();
     assertThat(NoticeIds.toStreamId("-1-2")).isNull();
