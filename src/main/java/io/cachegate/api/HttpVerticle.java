@@ -59,6 +59,10 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketMessageSize(config.stream().maxFrameBytes())
         .setCompressionSupported(true)
         .setSendBufferSize(config.stream().socketSendBufferBytes() > 0 ? config.stream().socketSendBufferBytes() : -1)
+        // a socket whose writes stopped completing (its client stopped reading, or vanished) is closed
+        // outright: a WebSocket close cannot reach a client that reads nothing
+        .setWriteIdleTimeout((int) config.stream().stallTimeoutMs())
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true);
     return hub.start()
         .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {

@@ -316,6 +316,7 @@ public final class CaptureVerticle extends VerticleBase {
    * most {@code capture.pollIntervalMs}, never lost.
    */
   private Future<Void> drainBatches() {
+    if (!leader || !redisUp || stopped) return Future.succeededFuture(); // may have changed during a linger
     return drainBatch().compose(n -> {
       if (!leader || !redisUp || stopped) return Future.succeededFuture();
       if (n > 0) return markBusy().compose(v -> linger(n)).compose(v -> drainBatches());

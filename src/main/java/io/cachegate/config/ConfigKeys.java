@@ -92,6 +92,8 @@ public final class ConfigKeys {
       new Key("stream.socketSendBufferBytes", Kind.INT, 65_536),
       new Key("stream.maxNamesPerSocket", Kind.INT, 1000),
       new Key("stream.maxMalformedFrames", Kind.INT, 10),
+      new Key("stream.pingIntervalMs", Kind.LONG, 20_000L),
+      new Key("stream.stallTimeoutMs", Kind.LONG, 60_000L),
       new Key("auth.enabled", Kind.BOOL, null),
       new Key("auth.apiKeys", Kind.JSON, new JsonArray()),
       new Key("auth.jwt.secretEnv", Kind.STRING, ""),

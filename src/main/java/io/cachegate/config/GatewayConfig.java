@@ -45,7 +45,7 @@ public record GatewayConfig(
 
   public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int writeQueueMaxFrames, int socketSendBufferBytes,
-                       int maxNamesPerSocket, int maxMalformedFrames) {}
+                       int maxNamesPerSocket, int maxMalformedFrames, long pingIntervalMs, long stallTimeoutMs) {}
 
   public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
 
@@ -127,7 +127,12 @@ public record GatewayConfig(
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
-        (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000));
+        (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000),
+        range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000));
+    if (stream.stallTimeoutMs() <= stream.pingIntervalMs()) {
+      throw new ConfigException("stream.stallTimeoutMs", "must be longer than stream.pingIntervalMs (" + stream.pingIntervalMs()
+          + "), or every quiet client would be closed");
+    }
     Object authEnabled = ConfigLoader.get(t, "auth.enabled");
     if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");
     boolean authOn = authEnabled == null ? !redis.embedded() : (Boolean) authEnabled;

@@ -45,10 +45,15 @@ public final class GatewayMetrics {
   private final Map<String, Counter> invalidations = new ConcurrentHashMap<>();
   private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
 
+  /** Stream connections whose TCP connection is still open (sessions plus those closing). */
+  public final AtomicLong streamConnections = new AtomicLong();
+
   public GatewayMetrics() {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Gauge.builder("cachegate.stream.clients", streamClients, AtomicLong::get)
         .description("WebSocket clients connected to this instance").register(registry);
+    Gauge.builder("cachegate.stream.connections", streamConnections, AtomicLong::get)
+        .description("stream TCP connections still open, including clients dropped or closed but not yet gone").register(registry);
     Gauge.builder("cachegate.stream.subscriptions", streamSubscriptions, AtomicLong::get)
         .description("names subscribed by this instance's clients").register(registry);
     Gauge.builder("cachegate_capture_outbox_depth", outboxDepth, AtomicLong::get)

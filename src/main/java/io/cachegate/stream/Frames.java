@@ -84,14 +84,15 @@ public final class Frames {
     Object v = o.getValue(field);
     if (v == null) return List.of();
     if (!(v instanceof JsonArray arr)) throw new BadFrame(id, "malformed", field + " must be a list of strings");
-    List<String> out = new ArrayList<>(arr.size());
+    // a set, not List.contains: a 64 KiB frame can hold ~16,000 short names (quadratic on the event loop)
+    java.util.Set<String> out = new java.util.LinkedHashSet<>(arr.size() * 2);
     for (Object x : arr) {
       if (!(x instanceof String s)) throw new BadFrame(id, "malformed", field + " must be a list of strings");
       String problem = Names.problem(kind, s);
       if (problem != null) throw new BadFrame(id, "bad_name", problem);
-      if (!out.contains(s)) out.add(s);
+      out.add(s);
     }
-    return out;
+    return List.copyOf(out);
   }
 
   public static String subscribed(String id, String position, boolean recovered) {

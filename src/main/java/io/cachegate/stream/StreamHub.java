@@ -56,6 +56,7 @@ public final class StreamHub {
   private final Set<Session> allSubscribers = new LinkedHashSet<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private String lastNoticeId = NoticeIds.ZERO;
+  private long pingTimer = -1;
 
   /** One connected client. Owned by the hub. */
   final class Session {
@@ -98,15 +99,19 @@ public final class StreamHub {
   public Future<Void> start() {
     consumers.add(vertx.eventBus().<Notice>localConsumer(Addresses.NOTICE_APPENDED, m -> onNotice(m.body())));
     consumers.add(vertx.eventBus().<HistoryReset>localConsumer(Addresses.NOTICE_RESET, m -> onReset(m.body().reason())));
+    pingTimer = vertx.setPeriodic(config.pingIntervalMs(), id -> ping());
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
   }
 
   /** Closes every socket with 1001 (going away). */
   public Future<Void> stop() {
     List<Future<Void>> closing = new ArrayList<>();
+    vertx.cancelTimer(pingTimer);
     consumers.forEach(c -> closing.add(c.unregister()));
     for (Session s : new ArrayList<>(sessions)) {
-      closing.add(s.ws.close((short) 1001, "gateway shutting down").otherwise(err -> null));
+      // bounded: a client that reads nothing never completes the close handshake (the server's close ends it)
+      closing.add(close(s, (short) 1001, "gateway shutting down").timeout(2, java.util.concurrent.TimeUnit.SECONDS)
+          .otherwise(err -> null));
     }
     return Future.join(closing).mapEmpty();
   }
@@ -123,26 +128,44 @@ public final class StreamHub {
     Session s = new Session(ws, grant, onClose);
     if (grant.expiresAtMs() != Long.MAX_VALUE) {
       long left = Math.max(1, grant.expiresAtMs() - System.currentTimeMillis());
-      s.expiryTimer = vertx.setTimer(left, t -> {
-        if (!s.closed) s.ws.close((short) 4001, "token expired");
-      });
+      s.expiryTimer = vertx.setTimer(left, t -> close(s, (short) 4001, "token expired"));
     }
     sessions.add(s);
     metrics.streamClients.incrementAndGet();
+    metrics.streamConnections.incrementAndGet();
     // Netty holds at most this much encoded for the socket; the rest waits in the session's queue
     ws.setWriteQueueMaxSize(Math.min(config.writeQueueMaxBytes(), SOCKET_WINDOW_BYTES));
     ws.drainHandler(v -> flush(s));
     ws.textMessageHandler(text -> onText(s, text));
     ws.binaryMessageHandler(buf -> malformed(s, null, "unsupported", "binary frames are not supported; send JSON text"));
     ws.exceptionHandler(err -> log.debug("stream client error: {}", err.getMessage()));
-    ws.closeHandler(v -> forget(s));
+    ws.closeHandler(v -> {
+      forget(s);
+      // the TCP connection is gone only now (a dropped client may hold it until stream.stallTimeoutMs):
+      // only now does it stop counting against stream.maxSocketsPerAddress
+      metrics.streamConnections.decrementAndGet();
+      s.onClose.run();
+    });
   }
 
+  /**
+   * Closes a session's socket with a code: the session is forgotten first, so nothing queued or
+   * arriving later is written after the close frame.
+   */
+  private Future<Void> close(Session s, short code, String reason) {
+    if (s.closed) return Future.succeededFuture();
+    forget(s);
+    return s.ws.isClosed() ? Future.succeededFuture() : s.ws.close(code, reason);
+  }
+
+  /** Drops a session from the hub (its subscriptions, its queue); its socket may still be closing. */
   private void forget(Session s) {
     if (s.closed) return;
     s.closed = true;
     vertx.cancelTimer(s.expiryTimer);
-    s.onClose.run();
+    if (!s.queue.isEmpty()) metrics.framesDropped(s.queue.size());
+    s.queue.clear();
+    s.queuedChars = 0;
     sessions.remove(s);
     allSubscribers.remove(s);
     metrics.streamClients.decrementAndGet();
@@ -190,9 +213,7 @@ public final class StreamHub {
   private void malformed(Session s, String id, String code, String message) {
     metrics.rejected("stream_" + code);
     send(s, Frames.error(id, code, message));
-    if (++s.malformed >= config.maxMalformedFrames()) {
-      s.ws.close((short) 1008, "too many malformed frames");
-    }
+    if (++s.malformed >= config.maxMalformedFrames()) close(s, (short) 1008, "too many malformed frames");
   }
 
   private void unsubscribe(Session s, Unsubscribe u) {
@@ -329,7 +350,7 @@ public final class StreamHub {
 
   private void onReset(String reason) {
     lastNoticeId = NoticeIds.ZERO;
-    for (Session s : sessions) {
+    for (Session s : new ArrayList<>(sessions)) { // a send may drop a slow session from the set
       s.lastSentId = "";
       send(s, Frames.reset(reason));
     }
@@ -340,7 +361,7 @@ public final class StreamHub {
    * {@code stream.writeQueueMaxBytes} or {@code stream.writeQueueMaxFrames} is a slow client.
    */
   private void send(Session s, String frame) {
-    if (s.closed) {
+    if (s.closed || s.ws.isClosed()) { // isClosed: the client's close frame came, our close handler has not run yet
       metrics.frameDropped();
       return;
     }
@@ -358,7 +379,7 @@ public final class StreamHub {
   }
 
   private void flush(Session s) {
-    while (!s.closed && !s.queue.isEmpty() && !s.ws.writeQueueFull()) {
+    while (!s.closed && !s.queue.isEmpty() && !s.ws.isClosed() && !s.ws.writeQueueFull()) {
       String frame = s.queue.poll();
       s.queuedChars -= frame.length();
       write(s, frame);
@@ -370,15 +391,23 @@ public final class StreamHub {
     metrics.frameSent();
   }
 
-  /** A client that cannot keep up: told to reset, then closed with 1013 (try again later). */
+  /**
+   * A client that cannot keep up: told to reset, then closed with 1013 (try again later). Both frames
+   * wait behind what the client has not read; if it never reads again, the connection is closed at
+   * the TCP level after {@code stream.stallTimeoutMs} without a completed write.
+   */
   private void slow(Session s) {
     if (s.closed) return;
     metrics.slowClientDropped();
-    metrics.framesDropped(s.queue.size());
-    s.queue.clear();
-    s.queuedChars = 0;
+    forget(s);
     s.ws.writeTextMessage(Frames.reset("client too slow: notices were dropped"));
     s.ws.close((short) 1013, "client too slow");
-    forget(s);
+  }
+
+  /** A WebSocket ping to every socket that is not behind, so a quiet but healthy connection keeps completing writes. */
+  private void ping() {
+    for (Session s : sessions) {
+      if (s.queue.isEmpty() && !s.ws.isClosed() && !s.ws.writeQueueFull()) s.ws.writePing(io.vertx.core.buffer.Buffer.buffer("cg")); // a fresh buffer: Netty releases what it wrote
+    }
   }
 }

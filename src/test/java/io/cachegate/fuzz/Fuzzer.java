@@ -175,16 +175,26 @@ public final class Fuzzer {
   static Answer send(int port, String method, String path, List<Map.Entry<String, String>> headers, byte[] body) {
     try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(5000);
+      socket.setTcpNoDelay(true);
       StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n")
           .append("Host: 127.0.0.1:").append(port).append("\r\nConnection: close\r\n")
           .append("Content-Length: ").append(body.length).append("\r\n");
       headers.forEach(h -> head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n"));
       head.append("\r\n");
-      var out = socket.getOutputStream();
-      out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-      out.write(body);
-      out.flush();
-      String text = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      var request = new java.io.ByteArrayOutputStream();
+      request.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+      request.write(body);
+      socket.getOutputStream().write(request.toByteArray()); // one write: head and body together
+      // read until the server closes; a reset after a complete answer (an early 413 whose body we were
+      // still sending) still leaves the answer we got
+      var answer = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      try {
+        for (int n; (n = socket.getInputStream().read(buf)) >= 0; ) answer.write(buf, 0, n);
+      } catch (java.net.SocketException reset) {
+        if (answer.size() == 0) throw reset;
+      }
+      String text = answer.toString(StandardCharsets.UTF_8);
       if (!text.startsWith("HTTP/1.1 ") || text.length() < 12) return new Answer(-1, "not an HTTP answer: " + text);
       int headEnd = text.indexOf("\r\n\r\n");
       return new Answer(Integer.parseInt(text.substring(9, 12)), headEnd < 0 ? "" : text.substring(headEnd + 4));

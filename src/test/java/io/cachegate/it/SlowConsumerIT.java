@@ -37,9 +37,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and the heap after every collection during the flow stays within a fixed bound instead of growing
  * with the backlog the stalled clients would need (30,000 notices x 100 clients, about 450 MB).
  *
- * <p>The gateway runs with the shipped stream limits (1 MiB / 5,000 frames queued per socket, the
- * OS's socket buffers). The stalled clients shrink their own receive buffer to 4 KiB so the backlog
- * lands in the gateway quickly instead of in the client's kernel.
+ * <p>The gateway runs with the shipped stream limits (1 MiB / 5,000 frames queued per socket, a
+ * 64 KiB kernel send buffer). The stalled clients shrink their own receive buffer to 4 KiB so the
+ * backlog lands in the gateway quickly instead of in the client's kernel.
+ *
+ * <p>The heap bound guards against per-client copies of the backlog (100 x 5,000 frames of ~150
+ * bytes would pass it); a missing queue bound shows as stalled clients never being dropped.
  */
 class SlowConsumerIT {
 
@@ -72,12 +75,18 @@ class SlowConsumerIT {
           new WebSocketClientOptions().setReceiveBufferSize(4096).setMaxConnections(SLOW));
 
       AtomicLong[] fastReceived = new AtomicLong[FAST];
+      AtomicLong outOfOrder = new AtomicLong();
       List<WebSocket> fast = new ArrayList<>();
       for (int i = 0; i < FAST; i++) {
         AtomicLong n = fastReceived[i] = new AtomicLong();
+        String[] lastId = {""};
         WebSocket ws = Await.get(fastClient.connect(options(gw)));
         ws.textMessageHandler(t -> {
-          if (t.startsWith(INVALIDATE)) n.incrementAndGet();
+          if (!t.startsWith(INVALIDATE)) return;
+          n.incrementAndGet();
+          String id = new JsonObject(t).getString("id");
+          if (id.compareTo(lastId[0]) <= 0) outOfOrder.incrementAndGet(); // each notice once, in id order
+          lastId[0] = id;
         });
         Await.get(ws.writeTextMessage(SUBSCRIBE));
         fast.add(ws);
@@ -129,6 +138,7 @@ class SlowConsumerIT {
 
         assertThat(TICKS * PER_TICK / writeSeconds).as("changes committed a second").isGreaterThanOrEqualTo(9_000);
         for (int i = 0; i < FAST; i++) assertThat(fastReceived[i].get()).as("reader %d", i).isEqualTo(expected / FAST);
+        assertThat(outOfOrder.get()).as("notices repeated or out of id order").isZero();
         assertThat(fast).allSatisfy(ws -> assertThat(ws.isClosed()).isFalse());
         assertThat(seconds).as("seconds until the readers had the whole flow").isLessThan(writeSeconds + 2);
         assertThat(peak - baseline).as("heap growth during the flow, bytes").isLessThan(HEAP_BOUND_BYTES);
@@ -148,6 +158,67 @@ class SlowConsumerIT {
         assertThat(slowFrames.get(i)).as("stalled client %d", i).anyMatch(t -> t.contains("\"type\":\"reset\""));
         assertThat(slow.get(i).closeStatusCode()).as("stalled client %d close code", i).isEqualTo((short) 1013);
       }
+    } finally {
+      Await.get(vertx.close());
+    }
+  }
+
+  /**
+   * A client that stops reading for good: after its reset and 1013 (which it never reads), its TCP
+   * connection is closed by the gateway once no write has completed for {@code stream.stallTimeoutMs},
+   * and its slot per address is free again; a quiet client that reads but is sent nothing stays
+   * open all along, kept busy by pings.
+   */
+  @Test
+  void aClientThatNeverReadsAgainIsDisconnectedWhileAQuietOneStays() throws Exception {
+    long stallMs = 1_000;
+    JsonObject cfg = new JsonObject()
+        .put("stream", new JsonObject().put("pingIntervalMs", 200).put("stallTimeoutMs", stallMs)
+            .put("writeQueueMaxFrames", 50).put("socketSendBufferBytes", 4096).put("maxSocketsPerAddress", 2))
+        .put("capture", new JsonObject().put("tables", new JsonObject()
+            .put("flood", new JsonObject().put("tags", new JsonArray().add("flood")))));
+    String db = TestServices.newDatabase();
+    try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", "");
+         Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE flood (id bigint PRIMARY KEY, v int NOT NULL)");
+      st.execute("INSERT INTO flood SELECT i, 0 FROM generate_series(1, 2000) i");
+    }
+    Vertx vertx = Vertx.vertx();
+    try (TestGateway gw = TestGateway.start(cfg, Map.of(), db)) {
+      WebSocketClient client = vertx.createWebSocketClient(new WebSocketClientOptions().setReceiveBufferSize(4096));
+      List<String> quietFrames = new CopyOnWriteArrayList<>();
+      WebSocket quiet = Await.get(client.connect(options(gw)));
+      quiet.textMessageHandler(quietFrames::add);
+      Await.get(quiet.writeTextMessage("{\"type\":\"subscribe\",\"keys\":[\"nothing:changes\"]}"));
+      long quietSince = System.nanoTime();
+      WebSocket stalled = Await.get(client.connect(options(gw)));
+      Await.get(stalled.writeTextMessage(SUBSCRIBE));
+      Await.until("both subscriptions", 10_000, () -> gw.gateway.metrics().streamSubscriptions.get() == 2);
+      stalled.pause(); // and never resumed
+      long dropped = gw.gateway.metrics().count("cachegate.stream.clients.dropped");
+
+      gw.sql("UPDATE flood SET v = v + 1"); // 2,000 notices for the stalled client, none for the quiet one
+      Await.until("the stalled client to be dropped", 20_000,
+          () -> gw.gateway.metrics().count("cachegate.stream.clients.dropped") == dropped + 1);
+      Await.until("the stalled connection to be closed by the gateway", 10_000 + stallMs,
+          () -> gw.gateway.metrics().streamConnections.get() == 1);
+      // its slot is free again: with at most 2 streams per address, a new one is let in
+      WebSocket again = Await.get(client.connect(options(gw)));
+      assertThat(again.isClosed()).isFalse();
+
+      // the quiet client outlives several stall timeouts
+      Await.until("three stall timeouts since the quiet client connected", 10_000,
+          () -> System.nanoTime() - quietSince > TimeUnit.MILLISECONDS.toNanos(3 * stallMs));
+      assertThat(quiet.isClosed()).as("a quiet client that reads is kept open by pings").isFalse();
+      Await.get(quiet.writeTextMessage("{\"type\":\"ping\",\"id\":\"p\"}"));
+      Await.until("a pong on the quiet socket", 5_000, () -> quietFrames.stream().anyMatch(f -> f.contains("\"pong\"")));
+
+      // reading again, the stalled client finds its connection gone (it would otherwise wait out its own
+      // close timeout when the test's Vert.x closes)
+      Promise<Void> gone = Promise.promise();
+      stalled.closeHandler(v -> gone.tryComplete());
+      stalled.resume();
+      Await.get(gone.future());
     } finally {
       Await.get(vertx.close());
     }
