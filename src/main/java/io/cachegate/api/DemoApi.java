@@ -37,7 +37,8 @@ final class DemoApi {
           JsonArray list = new JsonArray();
           for (Row r : rows) list.add(product(r));
           ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-              .putHeader(HttpHeaders.CACHE_CONTROL, "no-store").end(new JsonObject().put("products", list).encode());
+              .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+          RestApi.end(ctx, new JsonObject().put("products", list).encode());
         })
         .onFailure(ctx::fail);
   }

@@ -74,9 +74,12 @@ public final class RestApi {
 
   public void mount(Router router) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.http().maxBodyBytes());
-    router.get("/health").handler(this::health);
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+    // HEAD is answered wherever GET is (RFC 9110): the same status and headers, no body
+    router.get("/health").method(HttpMethod.HEAD).handler(this::health);
+    router.get("/metrics").method(HttpMethod.HEAD).handler(ctx -> {
+      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+      end(ctx, metrics.scrape());
+    });
 
     route(router, HttpMethod.PUT, "/v1/entries/:key", Scope.WRITE, body, this::put);
     route(router, HttpMethod.GET, "/v1/entries", Scope.READ, null, this::multiGet);
@@ -111,9 +114,25 @@ public final class RestApi {
         fail(ctx, new ApiError(status, codeFor(status), messageFor(status)));
       }
     });
-    for (int status : new int[] {404, 405}) {
-      router.errorHandler(status, ctx -> fail(ctx, new ApiError(status, codeFor(status), messageFor(status))));
+    router.errorHandler(404, ctx -> fail(ctx, new ApiError(404, codeFor(404), messageFor(404))));
+    router.errorHandler(405, ctx -> {
+      String allow = allowedMethods(router, ctx.normalizedPath());
+      if (!allow.isEmpty()) ctx.response().putHeader(HttpHeaders.ALLOW, allow);
+      fail(ctx, new ApiError(405, codeFor(405), messageFor(405) + (allow.isEmpty() ? "" : "; allowed: " + allow)));
+    });
+  }
+
+  /** The methods the router's routes accept on {@code path}, for the Allow header of a 405. */
+  static String allowedMethods(Router router, String path) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    for (Route r : router.getRoutes()) {
+      if (r.getPath() == null || r.methods() == null || r.methods().isEmpty()) continue;
+      String regex = java.util.Arrays.stream(r.getPath().split("/", -1))
+          .map(seg -> seg.startsWith(":") ? "[^/]+" : java.util.regex.Pattern.quote(seg))
+          .collect(java.util.stream.Collectors.joining("/"));
+      if (path.matches(regex)) r.methods().forEach(m -> out.add(m.name()));
     }
+    return String.join(", ", out);
   }
 
   /**
@@ -122,7 +141,7 @@ public final class RestApi {
    */
   private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
                      io.vertx.core.Handler<RoutingContext> handler) {
-    router.route(method, path).handler(ctx -> {
+    withHead(router.route(method, path), method).handler(ctx -> {
       var key = auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
       String caller = key != null ? "key:" + key.name() : "addr:" + ctx.request().remoteAddress().hostAddress();
       if (!guards.rate().tryAcquire(caller, System.nanoTime())) {
@@ -131,9 +150,13 @@ public final class RestApi {
       }
       ctx.next();
     });
-    Route main = router.route(method, path);
+    Route main = withHead(router.route(method, path), method);
     if (body != null) main.handler(body);
     main.handler(handler);
+  }
+
+  private static Route withHead(Route route, HttpMethod method) {
+    return method == HttpMethod.GET ? route.method(HttpMethod.HEAD) : route;
   }
 
   // ---- routes ----
@@ -153,7 +176,9 @@ public final class RestApi {
     if (leaseParam != null && !leaseParam.equals("true") && !leaseParam.equals("false")) {
       throw ApiError.badRequest("lease must be true or false");
     }
-    vertx.eventBus().<GetResult>request(Addresses.CACHE_GET, new GetQuery(key, "true".equals(leaseParam)), bus)
+    // a HEAD is safe: it never takes a lease
+    boolean lease = "true".equals(leaseParam) && ctx.request().method() != HttpMethod.HEAD;
+    vertx.eventBus().<GetResult>request(Addresses.CACHE_GET, new GetQuery(key, lease), bus)
         .onSuccess(m -> {
           GetResult r = m.body();
           if (!r.found()) {
@@ -384,8 +409,20 @@ public final class RestApi {
     if (ctx.response().ended()) return;
     ctx.response().setStatusCode(status)
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-        .end(body.encode());
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+    end(ctx, body.encode());
+  }
+
+  /**
+   * Ends the response with a body, or for a HEAD with its length only: Vert.x leaves the body of a
+   * HEAD answer on HTTP/2 (h2c) connections to the handler.
+   */
+  static void end(RoutingContext ctx, String body) {
+    if (ctx.request().method() == HttpMethod.HEAD) {
+      ctx.response().putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length)).end();
+    } else {
+      ctx.response().end(body);
+    }
   }
 
   private static JsonObject error(String code, String message) {

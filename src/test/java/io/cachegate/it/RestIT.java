@@ -47,6 +47,28 @@ class RestIT {
   }
 
   @Test
+  void headAnswersLikeGetWithoutABodyAndA405NamesTheAllowedMethods() {
+    String version = gw.put("head:1", new JsonObject().put("value", "x")).json().getString("version");
+    TestGateway.Reply head = gw.call("HEAD", "/v1/entries/head:1", null);
+    assertThat(head.status()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.raw().headers().firstValue("ETag")).hasValue("\"" + version + "\"");
+    assertThat(gw.call("HEAD", "/v1/entries/head:none", null).status()).isEqualTo(404);
+    assertThat(gw.call("HEAD", "/health", null).status()).isEqualTo(200);
+    // a HEAD never takes a lease, even when asked: the first GET with lease=true afterwards gets it
+    assertThat(gw.call("HEAD", "/v1/entries/head:miss?lease=true", null).status()).isEqualTo(404);
+    assertThat(gw.call("GET", "/v1/entries/head:miss?lease=true", null).json().getString("lease")).isNotBlank();
+    assertThat(gw.call("GET", "/v1/entries/head:miss?lease=true", null).json().getString("lease")).as("the lease is taken").isNull();
+
+    TestGateway.Reply patch = gw.call("PATCH", "/v1/entries/head:1", "{}");
+    assertThat(patch.status()).isEqualTo(405);
+    assertThat(patch.raw().headers().firstValue("Allow")).hasValue("DELETE, GET, HEAD, PUT");
+    assertThat(patch.json().getString("error")).isEqualTo("method_not_allowed");
+    assertThat(gw.call("POST", "/health", "{}").raw().headers().firstValue("Allow")).hasValue("GET, HEAD");
+    assertThat(gw.call("GET", "/v1/invalidations", null).raw().headers().firstValue("Allow")).hasValue("POST");
+  }
+
+  @Test
   void ifVersionIsACompareAndSet() {
     String v1 = gw.put("cas:1", new JsonObject().put("value", 1)).json().getString("version");
     TestGateway.Reply ok = gw.put("cas:1", new JsonObject().put("value", 2).put("ifVersion", v1));
