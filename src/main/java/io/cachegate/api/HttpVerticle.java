@@ -59,9 +59,10 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketMessageSize(config.stream().maxFrameBytes())
         .setCompressionSupported(true)
         .setSendBufferSize(config.stream().socketSendBufferBytes() > 0 ? config.stream().socketSendBufferBytes() : -1)
-        // a socket whose writes stopped completing (its client stopped reading, or vanished) is closed
-        // outright: a WebSocket close cannot reach a client that reads nothing
-        .setWriteIdleTimeout((int) config.stream().stallTimeoutMs())
+        // a connection with no traffic either way (no read, no completed write) is closed outright: an
+        // idle keep-alive, or a stream client that stopped reading, which a WebSocket close cannot reach.
+        // A request in progress is safe: its arrival was a read, and answers take seconds at most
+        .setIdleTimeout((int) config.stream().stallTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true);
     return hub.start()

@@ -129,9 +129,9 @@ public record GatewayConfig(
         (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
         (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000),
         range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000));
-    if (stream.stallTimeoutMs() <= stream.pingIntervalMs()) {
-      throw new ConfigException("stream.stallTimeoutMs", "must be longer than stream.pingIntervalMs (" + stream.pingIntervalMs()
-          + "), or every quiet client would be closed");
+    if (stream.stallTimeoutMs() < 2 * stream.pingIntervalMs()) {
+      throw new ConfigException("stream.stallTimeoutMs", "must be at least twice stream.pingIntervalMs (" + stream.pingIntervalMs()
+          + "), or quiet but healthy clients would be closed");
     }
     Object authEnabled = ConfigLoader.get(t, "auth.enabled");
     if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");

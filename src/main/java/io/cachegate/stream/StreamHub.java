@@ -74,6 +74,7 @@ public final class StreamHub {
     boolean busy;
     boolean closed;
     int malformed;
+    long lastHeardMs = System.currentTimeMillis(); // a frame or pong from the client, or a drained queue
     /** Frames waiting for the socket to drain; shared String instances, so memory is shared too. */
     final ArrayDeque<String> queue = new ArrayDeque<>();
     long queuedChars;
@@ -125,6 +126,10 @@ public final class StreamHub {
    * expires while connected closes the socket with 4001.
    */
   public void accept(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
+    if (ws.isClosed()) { // gone between the upgrade and here: nothing to register, the slot goes back now
+      onClose.run();
+      return;
+    }
     Session s = new Session(ws, grant, onClose);
     if (grant.expiresAtMs() != Long.MAX_VALUE) {
       long left = Math.max(1, grant.expiresAtMs() - System.currentTimeMillis());
@@ -136,12 +141,17 @@ public final class StreamHub {
     // Netty holds at most this much encoded for the socket; the rest waits in the session's queue
     ws.setWriteQueueMaxSize(Math.min(config.writeQueueMaxBytes(), SOCKET_WINDOW_BYTES));
     ws.drainHandler(v -> flush(s));
-    ws.textMessageHandler(text -> onText(s, text));
+    ws.textMessageHandler(text -> {
+      s.lastHeardMs = System.currentTimeMillis();
+      onText(s, text);
+    });
     ws.binaryMessageHandler(buf -> malformed(s, null, "unsupported", "binary frames are not supported; send JSON text"));
+    ws.pongHandler(buf -> s.lastHeardMs = System.currentTimeMillis());
     ws.exceptionHandler(err -> log.debug("stream client error: {}", err.getMessage()));
     ws.closeHandler(v -> {
       forget(s);
-      // the TCP connection is gone only now (a dropped client may hold it until stream.stallTimeoutMs):
+      // the TCP connection is gone only now (a dropped client that reads nothing holds it until the
+      // server's idle timeout, stream.stallTimeoutMs):
       // only now does it stop counting against stream.maxSocketsPerAddress
       metrics.streamConnections.decrementAndGet();
       s.onClose.run();
@@ -379,6 +389,7 @@ public final class StreamHub {
   }
 
   private void flush(Session s) {
+    s.lastHeardMs = System.currentTimeMillis(); // the socket drained: the client is reading
     while (!s.closed && !s.queue.isEmpty() && !s.ws.isClosed() && !s.ws.writeQueueFull()) {
       String frame = s.queue.poll();
       s.queuedChars -= frame.length();
@@ -404,10 +415,20 @@ public final class StreamHub {
     s.ws.close((short) 1013, "client too slow");
   }
 
-  /** A WebSocket ping to every socket that is not behind, so a quiet but healthy connection keeps completing writes. */
+  /**
+   * Every {@code stream.pingIntervalMs}: a socket that has answered nothing (no frame, no pong, no
+   * drained queue) for {@code stream.stallTimeoutMs} is closed (a vanished or hung peer; its writes may
+   * still be landing in the kernel buffer, so the server's idle timeout alone would not see it); every
+   * other socket that is not behind is sent a WebSocket ping, which a live client answers.
+   */
   private void ping() {
-    for (Session s : sessions) {
-      if (s.queue.isEmpty() && !s.ws.isClosed() && !s.ws.writeQueueFull()) s.ws.writePing(io.vertx.core.buffer.Buffer.buffer("cg")); // a fresh buffer: Netty releases what it wrote
+    long now = System.currentTimeMillis();
+    for (Session s : new ArrayList<>(sessions)) { // close() removes from the set
+      if (now - s.lastHeardMs > config.stallTimeoutMs()) {
+        close(s, (short) 1001, "no answer to pings for " + config.stallTimeoutMs() + " ms");
+      } else if (s.queue.isEmpty() && !s.ws.isClosed() && !s.ws.writeQueueFull()) {
+        s.ws.writePing(io.vertx.core.buffer.Buffer.buffer("cg")); // a fresh buffer: Netty releases what it wrote
+      }
     }
   }
 }

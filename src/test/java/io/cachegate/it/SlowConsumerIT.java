@@ -165,16 +165,17 @@ class SlowConsumerIT {
 
   /**
    * A client that stops reading for good: after its reset and 1013 (which it never reads), its TCP
-   * connection is closed by the gateway once no write has completed for {@code stream.stallTimeoutMs},
-   * and its slot per address is free again; a quiet client that reads but is sent nothing stays
-   * open all along, kept busy by pings.
+   * connection is closed by the gateway once nothing moved either way for {@code stream.stallTimeoutMs},
+   * and its slot per address is free again. A client that reads but never answers a ping (a hung or
+   * vanished peer) is closed with 1001. A quiet client that reads but is sent nothing stays open all
+   * along, kept busy by pings.
    */
   @Test
   void aClientThatNeverReadsAgainIsDisconnectedWhileAQuietOneStays() throws Exception {
     long stallMs = 1_000;
     JsonObject cfg = new JsonObject()
         .put("stream", new JsonObject().put("pingIntervalMs", 200).put("stallTimeoutMs", stallMs)
-            .put("writeQueueMaxFrames", 50).put("socketSendBufferBytes", 4096).put("maxSocketsPerAddress", 2))
+            .put("writeQueueMaxFrames", 50).put("socketSendBufferBytes", 4096).put("maxSocketsPerAddress", 3))
         .put("capture", new JsonObject().put("tables", new JsonObject()
             .put("flood", new JsonObject().put("tags", new JsonArray().add("flood")))));
     String db = TestServices.newDatabase();
@@ -194,17 +195,22 @@ class SlowConsumerIT {
       WebSocket stalled = Await.get(client.connect(options(gw)));
       Await.get(stalled.writeTextMessage(SUBSCRIBE));
       Await.until("both subscriptions", 10_000, () -> gw.gateway.metrics().streamSubscriptions.get() == 2);
+      java.net.Socket deaf = deafClient(gw.port()); // reads, never answers a ping
       stalled.pause(); // and never resumed
       long dropped = gw.gateway.metrics().count("cachegate.stream.clients.dropped");
 
       gw.sql("UPDATE flood SET v = v + 1"); // 2,000 notices for the stalled client, none for the quiet one
       Await.until("the stalled client to be dropped", 20_000,
           () -> gw.gateway.metrics().count("cachegate.stream.clients.dropped") == dropped + 1);
-      Await.until("the stalled connection to be closed by the gateway", 10_000 + stallMs,
+      try (deaf) {
+        assertThat(closeCode(deaf)).as("the close code sent to a client that answers no ping").isEqualTo(1001);
+      }
+      Await.until("the stalled and the deaf connections to be gone", 10_000 + stallMs,
           () -> gw.gateway.metrics().streamConnections.get() == 1);
-      // its slot is free again: with at most 2 streams per address, a new one is let in
+      // their slots are free again: with at most 3 streams per address, new ones are let in
       WebSocket again = Await.get(client.connect(options(gw)));
-      assertThat(again.isClosed()).isFalse();
+      WebSocket andAgain = Await.get(client.connect(options(gw)));
+      assertThat(again.isClosed() || andAgain.isClosed()).isFalse();
 
       // the quiet client outlives several stall timeouts
       Await.until("three stall timeouts since the quiet client connected", 10_000,
@@ -221,6 +227,37 @@ class SlowConsumerIT {
       Await.get(gone.future());
     } finally {
       Await.get(vertx.close());
+    }
+  }
+
+  /** A WebSocket opened by hand on a plain socket, which will never send a pong (or anything else). */
+  private static java.net.Socket deafClient(int port) throws Exception {
+    java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port);
+    socket.setSoTimeout(10_000);
+    socket.getOutputStream().write(("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nUpgrade: websocket\r\n"
+        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    StringBuilder head = new StringBuilder();
+    var in = socket.getInputStream();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) throw new AssertionError("the handshake ended early: " + head);
+      head.append((char) b);
+    }
+    assertThat(head.toString()).startsWith("HTTP/1.1 101");
+    return socket;
+  }
+
+  /** Reads server frames (unmasked, short) until a close frame; its status code. Bounded by the socket's timeout. */
+  private static int closeCode(java.net.Socket socket) throws Exception {
+    var in = new java.io.DataInputStream(socket.getInputStream());
+    while (true) {
+      int opcode = in.readUnsignedByte() & 0x0f;
+      int len = in.readUnsignedByte() & 0x7f;
+      if (len == 126) len = in.readUnsignedShort();
+      else if (len == 127) len = (int) in.readLong();
+      byte[] payload = in.readNBytes(len);
+      if (opcode == 0x8) return len >= 2 ? ((payload[0] & 0xff) << 8) | (payload[1] & 0xff) : 1005;
     }
   }
 
