@@ -99,8 +99,22 @@ export class Client extends Emitter {
   _open() {
     if (this._closed) return;
     this._setState('connecting');
+    if (typeof this.token !== 'function') {
+      this._dial(this.token);
+      return;
+    }
+    // asked on every (re)connect, so an expired stream token (close 4001) is replaced by a fresh one
+    Promise.resolve().then(() => this.token()).then(
+      (token) => { if (!this._closed) this._dial(token); },
+      (e) => {
+        this.emit('error', { type: 'error', code: 'token_unavailable', message: String((e && e.message) || e) });
+        this._retry();
+      });
+  }
+
+  _dial(token) {
     const u = new URL(this.url, globalThis.location ? globalThis.location.href : undefined);
-    if (this.token) u.searchParams.set('token', this.token);
+    if (token) u.searchParams.set('token', token);
     const ws = new this.WS(u.toString());
     this.socket = ws;
     let resumed = null;
@@ -131,15 +145,23 @@ export class Client extends Emitter {
         this.emit('error', f);
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.socket !== ws) return;
       this.socket = null;
+      // 1001 going away or unresponsive, 1008 malformed frames, 1009 frame too big, 1013 too slow,
+      // 4001 token expired: every one of them is followed by a reconnect
+      this.emit('close', { code: ev && ev.code, reason: ev && ev.reason });
       this._setState('disconnected');
-      if (this._closed) return;
-      const delay = backoffDelay(this._attempt++, this.baseDelayMs, this.maxDelayMs);
-      this._timer = setTimeout(() => this._open(), delay);
+      this._retry();
     };
     ws.onerror = () => { /* onclose follows */ };
+  }
+
+  _retry() {
+    if (this._closed) return;
+    this._setState('disconnected');
+    const delay = backoffDelay(this._attempt++, this.baseDelayMs, this.maxDelayMs);
+    this._timer = setTimeout(() => this._open(), delay);
   }
 
   _send(frame) {

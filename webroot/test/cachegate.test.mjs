@@ -111,6 +111,23 @@ test('resume after the socket is killed loses no notice', live, async () => {
   }
 });
 
+test('a token function is asked again on every reconnect', live, async () => {
+  let asked = 0;
+  const c = connect({ url: WS, baseDelayMs: 50, maxDelayMs: 200, token: async () => { asked++; return 'token-' + asked; } });
+  try {
+    c.subscribe({ keys: ['node:token'] });
+    await next(c, 'subscribed');
+    assert.equal(asked, 1);
+    const closed = next(c, 'close');
+    c.socket.close(4000, 'test'); // the connection ends; the client is not closed
+    assert.equal((await closed).code, 4000);
+    await next(c, 'subscribed');
+    assert.equal(asked, 2, 'a fresh token for the new connection');
+  } finally {
+    c.close();
+  }
+});
+
 test('a reset drops every cached copy', live, async () => {
   const c = await connected({});
   const cache = createCache(c);
