@@ -1,10 +1,12 @@
--- ARGV: ns, max_len, max_age_ms, tail_ttl_ms
+-- ARGV: ns, max_len, max_age_ms, tail_ttl_ms, hard_max_len
 -- Trims cg:notices to about max_len entries and max_age_ms, but never past the position of an
--- instance that is still streaming (cg:tails, kept fresh in cg:tailbeat by each notice tail).
+-- instance that is still streaming (cg:tails, kept fresh in cg:tailbeat by each notice tail), unless
+-- the history would exceed hard_max_len: then it trims to that, and a tail left behind learns it from
+-- cg:trimmed (the id of the last entry ever removed) and resets its clients.
 -- returns the number of entries removed
 local ns = ARGV[1]
 local s = ns .. 'cg:notices'
-local max_len, max_age, tail_ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_len, max_age, tail_ttl, hard_max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 
 local dead = redis.call('ZRANGEBYSCORE', ns .. 'cg:tailbeat', '-inf', now - tail_ttl)
@@ -16,12 +18,18 @@ end
 -- the cut as {ms, seq}: entries with a smaller id go
 local cut_ms, cut_seq = now - max_age, 0
 local len = redis.call('XLEN', s)
-if len > max_len then
-  local over = math.min(len - max_len, 100000)
+
+-- the id of the entry that keeping only `keep` entries would keep first, as {ms, seq}
+local function keep_last(keep)
+  local over = math.min(len - keep, 100000)
   local e = redis.call('XRANGE', s, '-', '+', 'COUNT', over + 1)
   local id = e[#e][1]
   local dash = string.find(id, '-', 1, true)
-  local ms, seq = tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+
+if len > max_len then
+  local ms, seq = keep_last(max_len)
   if ms > cut_ms or (ms == cut_ms and seq > cut_seq) then cut_ms, cut_seq = ms, seq end
 end
 local slowest = redis.call('ZRANGE', ns .. 'cg:tails', 0, 0, 'WITHSCORES')
@@ -29,5 +37,13 @@ if slowest[2] then
   local tail_ms = tonumber(slowest[2])
   if tail_ms < cut_ms then cut_ms, cut_seq = tail_ms, 0 end
 end
+if len > hard_max then -- a live but stuck instance may not make the history grow without bound
+  local ms, seq = keep_last(hard_max)
+  if ms > cut_ms or (ms == cut_ms and seq > cut_seq) then cut_ms, cut_seq = ms, seq end
+end
 if cut_ms <= 0 then return 0 end
-return redis.call('XTRIM', s, 'MINID', string.format('%d-%d', cut_ms, cut_seq))
+local cut = string.format('%d-%d', cut_ms, cut_seq)
+local last_removed = redis.call('XREVRANGE', s, '(' .. cut, '-', 'COUNT', 1)
+local removed = redis.call('XTRIM', s, 'MINID', cut)
+if removed > 0 and last_removed[1] then redis.call('SET', ns .. 'cg:trimmed', last_removed[1][1]) end
+return removed

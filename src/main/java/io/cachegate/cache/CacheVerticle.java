@@ -391,11 +391,15 @@ public final class CacheVerticle extends VerticleBase {
         .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
   }
 
-  /** Trims the notice history by length and age, never past what a live instance has not streamed. */
+  /**
+   * Trims the notice history by length and age, never past what a live instance has not streamed,
+   * unless the history would pass {@code stream.historyHardMaxLen}.
+   */
   private void trim() {
     if (!up) return;
     scripts.run(redis, Script.TRIM, List.of(ns, Long.toString(config.stream().historyMaxLen()),
-            Long.toString(config.stream().historyMaxAgeMs()), Long.toString(NoticeTailVerticle.TAIL_TTL_MS)))
+            Long.toString(config.stream().historyMaxAgeMs()), Long.toString(NoticeTailVerticle.TAIL_TTL_MS),
+            Long.toString(config.stream().historyHardMaxLen())))
         .onSuccess(removed -> metrics.historyTrimmed(removed.toLong()))
         .onFailure(err -> log.debug("history trim skipped: {}", err.getMessage()));
   }

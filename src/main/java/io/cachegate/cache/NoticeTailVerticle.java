@@ -43,6 +43,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   private RedisConnection conn;
   private String streamKey;
   private String epochKey;
+  private String trimmedKey;
   private String epoch;   // the cg:epoch value this position belongs to; null before the first sync
   private String lastId;  // stream id of the last published entry
   private boolean stopped;
@@ -59,6 +60,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   public Future<?> start() {
     streamKey = config.redis().namespace() + "cg:notices";
     epochKey = config.redis().namespace() + "cg:epoch";
+    trimmedKey = config.redis().namespace() + "cg:trimmed";
     client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId());
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
@@ -105,13 +107,28 @@ public final class NoticeTailVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * One blocking XREAD, and right after it on the same connection the id of the last entry the trim
+   * ever removed ({@code cg:trimmed}). If that is past this tail's position, entries it had not
+   * streamed were trimmed (history capped by {@code stream.historyHardMaxLen}, or this instance was
+   * silent too long to hold the trim back): its clients are told to reset before anything newer.
+   */
   private void read() {
     if (stopped) return;
-    conn.send(Request.cmd(Command.XREAD).arg("COUNT").arg(1000).arg("BLOCK").arg(BLOCK_MS)
-            .arg("STREAMS").arg(streamKey).arg(lastId))
+    conn.batch(java.util.List.of(
+            Request.cmd(Command.XREAD).arg("COUNT").arg(1000).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(streamKey).arg(lastId),
+            Request.cmd(Command.GET).arg(trimmedKey)))
         .timeout(BLOCK_MS + config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .onSuccess(res -> {
-          if (res != null) publish(res.get(0).get(1));
+          String trimmed = res.get(1) == null ? null : res.get(1).toString();
+          boolean gap = trimmed != null && NoticeIds.compareStreamIds(trimmed, lastId) > 0;
+          if (gap) {
+            log.warn("notices this instance had not streamed were trimmed (up to {}, read up to {}); clients are told to reset",
+                trimmed, lastId);
+            vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notices were trimmed before this instance streamed them"));
+          }
+          if (res.get(0) != null) publish(res.get(0).get(0).get(1));
+          if (gap && NoticeIds.compareStreamIds(trimmed, lastId) > 0) lastId = trimmed; // everything up to it is gone
           beat();
           read();
         })

@@ -83,6 +83,7 @@ public final class ConfigKeys {
       new Key("adaptive.writeHeavyMaxTtl", Kind.LONG, 60L),
       new Key("adaptive.minTtl", Kind.LONG, 5L),
       new Key("stream.historyMaxLen", Kind.LONG, 100_000L),
+      new Key("stream.historyHardMaxLen", Kind.LONG, 1_000_000L),
       new Key("stream.historyMaxAgeMs", Kind.LONG, 86_400_000L),
       new Key("stream.trimIntervalMs", Kind.LONG, 1000L),
       new Key("stream.maxReplay", Kind.INT, 10_000),

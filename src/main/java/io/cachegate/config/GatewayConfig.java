@@ -43,7 +43,7 @@ public record GatewayConfig(
                       double refreshAheadBeta, long coAccessTtlMs, int coAccessKeep, int autoDependsLimit,
                       int autoDependsMinScore, Adaptive adaptive, int instances) {}
 
-  public record Stream(long historyMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
+  public record Stream(long historyMaxLen, long historyHardMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int writeQueueMaxFrames, int socketSendBufferBytes,
                        int maxNamesPerSocket, int maxMalformedFrames, long pingIntervalMs, long stallTimeoutMs) {}
 
@@ -123,12 +123,16 @@ public record GatewayConfig(
         (int) range(t, "cache.coAccessKeep", 1, 10_000), (int) range(t, "cache.autoDependsLimit", 1, 256),
         (int) range(t, "cache.autoDependsMinScore", 1, 1_000_000), adaptive, (int) range(t, "cache.instances", 0, 256));
     Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
+        range(t, "stream.historyHardMaxLen", 10, 1_000_000_000),
         range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
         (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
         (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000),
         range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000));
+    if (stream.historyHardMaxLen() < stream.historyMaxLen()) {
+      throw new ConfigException("stream.historyHardMaxLen", "must be at least stream.historyMaxLen (" + stream.historyMaxLen() + ")");
+    }
     if (stream.stallTimeoutMs() < 2 * stream.pingIntervalMs()) {
       throw new ConfigException("stream.stallTimeoutMs", "must be at least twice stream.pingIntervalMs (" + stream.pingIntervalMs()
           + "), or quiet but healthy clients would be closed");
