@@ -19,24 +19,32 @@ end
 local cut_ms, cut_seq = now - max_age, 0
 local len = redis.call('XLEN', s)
 
--- the id of the entry that keeping only `keep` entries would keep first, as {ms, seq}
-local function keep_last(keep)
-  local over = math.min(len - keep, 100000)
-  local e = redis.call('XRANGE', s, '-', '+', 'COUNT', over + 1)
-  local id = e[#e][1]
+-- an entry id as {ms, seq}
+local function parse(id)
   local dash = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
 
-if len > max_len then
-  local ms, seq = keep_last(max_len)
-  if ms > cut_ms or (ms == cut_ms and seq > cut_seq) then cut_ms, cut_seq = ms, seq end
+-- the id of the entry that keeping only `keep` entries would keep first, as {ms, seq}
+local function keep_last(keep)
+  local over = math.min(len - keep, 100000)
+  local e = redis.call('XRANGE', s, '-', '+', 'COUNT', over + 1)
+  return parse(e[#e][1])
 end
+
 local slowest = redis.call('ZRANGE', ns .. 'cg:tails', 0, 0, 'WITHSCORES')
-if slowest[2] then
-  local tail_ms = tonumber(slowest[2])
-  if tail_ms < cut_ms then cut_ms, cut_seq = tail_ms, 0 end
+local tail_ms = slowest[2] and tonumber(slowest[2]) or nil
+if len > max_len then
+  -- skipped while the slowest live tail holds even the oldest entry (a stuck instance): the clamp
+  -- below would undo it, and reading ~max_len entries every run would load Redis for nothing
+  local first_ms = parse(redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1][1])
+  if tail_ms == nil or tail_ms > first_ms then
+    local ms, seq = keep_last(max_len)
+    if ms > cut_ms or (ms == cut_ms and seq > cut_seq) then cut_ms, cut_seq = ms, seq end
+  end
 end
+-- tails report only the millisecond of their position: entries of that millisecond are kept
+if tail_ms and tail_ms <= cut_ms then cut_ms, cut_seq = tail_ms, 0 end
 if len > hard_max then -- a live but stuck instance may not make the history grow without bound
   local ms, seq = keep_last(hard_max)
   if ms > cut_ms or (ms == cut_ms and seq > cut_seq) then cut_ms, cut_seq = ms, seq end
@@ -45,5 +53,13 @@ if cut_ms <= 0 then return 0 end
 local cut = string.format('%d-%d', cut_ms, cut_seq)
 local last_removed = redis.call('XREVRANGE', s, '(' .. cut, '-', 'COUNT', 1)
 local removed = redis.call('XTRIM', s, 'MINID', cut)
-if removed > 0 and last_removed[1] then redis.call('SET', ns .. 'cg:trimmed', last_removed[1][1]) end
+if removed > 0 and last_removed[1] then
+  -- only ever forward (several instances trim)
+  local id = last_removed[1][1]
+  local prev = redis.call('GET', ns .. 'cg:trimmed')
+  local ms, seq = parse(id)
+  local pms, pseq = 0, 0
+  if prev then pms, pseq = parse(prev) end
+  if ms > pms or (ms == pms and seq > pseq) then redis.call('SET', ns .. 'cg:trimmed', id) end
+end
 return removed

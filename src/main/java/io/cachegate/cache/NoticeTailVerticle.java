@@ -86,15 +86,19 @@ public final class NoticeTailVerticle extends VerticleBase {
           return c.batch(java.util.List.of(
               Request.cmd(Command.SET).arg(epochKey).arg(UUID.randomUUID().toString()).arg("NX"),
               Request.cmd(Command.GET).arg(epochKey),
-              Request.cmd(Command.XREVRANGE).arg(streamKey).arg("+").arg("-").arg("COUNT").arg(1)))
+              Request.cmd(Command.XREVRANGE).arg(streamKey).arg("+").arg("-").arg("COUNT").arg(1),
+              Request.cmd(Command.GET).arg(trimmedKey)))
               .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
         })
         .map(rs -> {
           String current = rs.get(1).toString();
           Response newest = rs.get(2);
           if (epoch == null) {
-            // first sync: older notices are history, served by `since`
+            // first sync: older notices are history, served by `since`; on an emptied stream, start
+            // after what the trim removed (not a gap for this instance, which streamed none of it)
             lastId = newest.size() == 0 ? "0-0" : newest.get(0).get(0).toString();
+            Response trimmed = rs.get(3);
+            if (trimmed != null && NoticeIds.compareStreamIds(trimmed.toString(), lastId) > 0) lastId = trimmed.toString();
           } else if (!epoch.equals(current)) {
             log.warn("Redis lost the notice history (epoch changed); clients are told to reset");
             lastId = "0-0";
@@ -120,15 +124,13 @@ public final class NoticeTailVerticle extends VerticleBase {
             Request.cmd(Command.GET).arg(trimmedKey)))
         .timeout(BLOCK_MS + config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .onSuccess(res -> {
-          String trimmed = res.get(1) == null ? null : res.get(1).toString();
-          boolean gap = trimmed != null && NoticeIds.compareStreamIds(trimmed, lastId) > 0;
-          if (gap) {
-            log.warn("notices this instance had not streamed were trimmed (up to {}, read up to {}); clients are told to reset",
-                trimmed, lastId);
-            vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notices were trimmed before this instance streamed them"));
+          try {
+            handleRead(res);
+          } catch (RuntimeException e) { // a malformed entry or cg:trimmed must not end the read loop
+            log.error("notice tail could not handle a read; reconnecting", e);
+            retry();
+            return;
           }
-          if (res.get(0) != null) publish(res.get(0).get(0).get(1));
-          if (gap && NoticeIds.compareStreamIds(trimmed, lastId) > 0) lastId = trimmed; // everything up to it is gone
           beat();
           read();
         })
@@ -137,6 +139,19 @@ public final class NoticeTailVerticle extends VerticleBase {
           log.warn("notice tail lost Redis ({}); reconnecting", err.getMessage());
           retry();
         });
+  }
+
+  /** One read's entries, after a reset if entries this tail had not streamed were trimmed meanwhile. */
+  private void handleRead(java.util.List<Response> res) {
+    String trimmed = res.get(1) == null ? null : res.get(1).toString();
+    boolean gap = trimmed != null && NoticeIds.compareStreamIds(trimmed, lastId) > 0;
+    if (gap) {
+      log.warn("notices this instance had not streamed were trimmed (up to {}, read up to {}); clients are told to reset",
+          trimmed, lastId);
+      vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notices were trimmed before this instance streamed them"));
+    }
+    if (res.get(0) != null) publish(res.get(0).get(0).get(1));
+    if (gap && NoticeIds.compareStreamIds(trimmed, lastId) > 0) lastId = trimmed; // everything up to it is gone
   }
 
   /**
