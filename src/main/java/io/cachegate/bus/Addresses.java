@@ -50,8 +50,9 @@ public final class Addresses {
   public static final String NOTICE_HISTORY = "gateway.notice.history";
 
   /**
-   * Published by the NoticeTailVerticle for every entry of {@code cg:notices}, in stream order:
-   * {@link Messages.Notice}. Every stream hub of this instance consumes it; entries written by other
+   * Published by the NoticeTailVerticle for every read of {@code cg:notices}, in stream order:
+   * {@link Messages.Notices} (one message per read: per-message bus costs, metrics included, were the
+   * tail's largest cost). Every stream hub of this instance consumes it; entries written by other
    * instances arrive here too, so every instance streams every notice.
    */
   public static final String NOTICE_APPENDED = "gateway.notice.appended";

@@ -149,6 +149,13 @@ public final class Messages {
   }
 
   /** One entry of {@code cg:notices}. {@code id} sorts in delivery order (see NoticeIds). */
+  /** Consecutive notices of one read of {@code cg:notices}, in stream order: one bus message per read, not per notice. */
+  public record Notices(List<Notice> notices) {
+    public Notices {
+      notices = List.copyOf(notices);
+    }
+  }
+
   public record Notice(String id, List<String> keys, List<String> tags, List<String> prefixes, Cause cause, long at,
                        boolean soft) {
     public Notice {

@@ -2,6 +2,8 @@ package io.cachegate.cache;
 
 import io.cachegate.bus.Addresses;
 import io.cachegate.bus.Messages.HistoryReset;
+import io.cachegate.bus.Messages.Notice;
+import io.cachegate.bus.Messages.Notices;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.Backoff;
@@ -15,6 +17,8 @@ import io.vertx.redis.client.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -168,10 +172,17 @@ public final class NoticeTailVerticle extends VerticleBase {
   }
 
   private void publish(Response entries) {
-    for (Response e : entries) {
-      lastId = e.get(0).toString();
-      metrics.noticeStreamed();
-      vertx.eventBus().publish(Addresses.NOTICE_APPENDED, StreamEntries.toNotice(e));
+    List<Notice> notices = new ArrayList<>(entries.size());
+    try {
+      for (Response e : entries) {
+        lastId = e.get(0).toString(); // past an entry that cannot be read, too: it is skipped, not retried forever
+        notices.add(StreamEntries.toNotice(e));
+      }
+    } finally { // what was read before a bad entry still goes out
+      if (!notices.isEmpty()) {
+        metrics.noticesStreamed(notices.size());
+        vertx.eventBus().publish(Addresses.NOTICE_APPENDED, new Notices(notices));
+      }
     }
   }
 

@@ -111,8 +111,8 @@ public final class GatewayMetrics {
     invalidatedKeys.increment(keys);
   }
 
-  public void noticeStreamed() {
-    notices.increment();
+  public void noticesStreamed(int n) {
+    notices.increment(n);
   }
 
   public void frameSent() {

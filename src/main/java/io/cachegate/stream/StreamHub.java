@@ -5,6 +5,7 @@ import io.cachegate.bus.Messages.HistoryQuery;
 import io.cachegate.bus.Messages.HistoryReset;
 import io.cachegate.bus.Messages.HistoryResult;
 import io.cachegate.bus.Messages.Notice;
+import io.cachegate.bus.Messages.Notices;
 import io.cachegate.auth.StreamGrant;
 import io.cachegate.cache.NoticeIds;
 import io.cachegate.config.GatewayConfig;
@@ -98,7 +99,7 @@ public final class StreamHub {
   }
 
   public Future<Void> start() {
-    consumers.add(vertx.eventBus().<Notice>localConsumer(Addresses.NOTICE_APPENDED, m -> onNotice(m.body())));
+    consumers.add(vertx.eventBus().<Notices>localConsumer(Addresses.NOTICE_APPENDED, m -> m.body().notices().forEach(this::onNotice)));
     consumers.add(vertx.eventBus().<HistoryReset>localConsumer(Addresses.NOTICE_RESET, m -> onReset(m.body().reason())));
     pingTimer = vertx.setPeriodic(config.pingIntervalMs(), id -> ping());
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
