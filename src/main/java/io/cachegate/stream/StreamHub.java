@@ -45,7 +45,10 @@ public final class StreamHub {
 
   private static final Logger log = LoggerFactory.getLogger(StreamHub.class);
   private static final int MAX_QUEUED_FRAMES = 64;
-  /** Encoded bytes handed to Netty per socket before frames wait in the session's own queue. */
+  /**
+   * Encoded bytes handed to Netty per socket before frames wait in the session's own queue (about:
+   * Vert.x reports the socket full once Netty passes this mark and a few more writes wait in its queue).
+   */
   private static final int SOCKET_WINDOW_BYTES = 64 * 1024;
 
   private final Vertx vertx;
@@ -139,7 +142,7 @@ public final class StreamHub {
     sessions.add(s);
     metrics.streamClients.incrementAndGet();
     metrics.streamConnections.incrementAndGet();
-    // Netty holds at most this much encoded for the socket; the rest waits in the session's queue
+    // Netty holds about this much encoded for the socket; the rest waits in the session's queue
     ws.setWriteQueueMaxSize(Math.min(config.writeQueueMaxBytes(), SOCKET_WINDOW_BYTES));
     ws.drainHandler(v -> flush(s));
     ws.textMessageHandler(text -> {
