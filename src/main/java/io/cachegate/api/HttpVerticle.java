@@ -58,6 +58,10 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(config.stream().maxFrameBytes())
         .setMaxWebSocketMessageSize(config.stream().maxFrameBytes())
         .setCompressionSupported(true)
+        // permessage-deflate is off unless configured: every browser offers it, and it would give each
+        // socket its own zlib context and compress every frame once per socket instead of sharing it
+        .setPerMessageWebSocketCompressionSupported(config.stream().compression())
+        .setPerFrameWebSocketCompressionSupported(config.stream().compression())
         .setSendBufferSize(config.stream().socketSendBufferBytes() > 0 ? config.stream().socketSendBufferBytes() : -1)
         // a connection with no traffic either way (no read, no completed write) is closed outright: an
         // idle keep-alive, or a stream client that stopped reading, which a WebSocket close cannot reach.

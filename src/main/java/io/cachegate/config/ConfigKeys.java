@@ -94,6 +94,7 @@ public final class ConfigKeys {
       new Key("stream.maxNamesPerSocket", Kind.INT, 1000),
       new Key("stream.maxMalformedFrames", Kind.INT, 10),
       new Key("stream.pingIntervalMs", Kind.LONG, 20_000L),
+      new Key("stream.compression", Kind.BOOL, false),
       new Key("stream.stallTimeoutMs", Kind.LONG, 60_000L),
       new Key("auth.enabled", Kind.BOOL, null),
       new Key("auth.apiKeys", Kind.JSON, new JsonArray()),

@@ -45,7 +45,8 @@ public record GatewayConfig(
 
   public record Stream(long historyMaxLen, long historyHardMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
                        int writeQueueMaxFrames, int socketSendBufferBytes,
-                       int maxNamesPerSocket, int maxMalformedFrames, long pingIntervalMs, long stallTimeoutMs) {}
+                       int maxNamesPerSocket, int maxMalformedFrames, long pingIntervalMs, long stallTimeoutMs,
+                       boolean compression) {}
 
   public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
 
@@ -129,7 +130,8 @@ public record GatewayConfig(
         (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
         (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
         (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000),
-        range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000));
+        range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000),
+        bool(t, "stream.compression"));
     if (stream.historyHardMaxLen() < stream.historyMaxLen()) {
       throw new ConfigException("stream.historyHardMaxLen", "must be at least stream.historyMaxLen (" + stream.historyMaxLen() + ")");
     }

@@ -37,6 +37,25 @@ class StreamIT {
   }
 
   @Test
+  void aBrowsersOfferOfCompressionIsDeclinedByDefault() throws Exception {
+    // what Chrome and Firefox send: accepting it would give every socket its own zlib context
+    try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), gw.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1:" + gw.port() + "\r\nUpgrade: websocket\r\n"
+          + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+          + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        int b = socket.getInputStream().read();
+        if (b < 0) break;
+        head.append((char) b);
+      }
+      assertThat(head.toString()).startsWith("HTTP/1.1 101").doesNotContainIgnoringCase("permessage-deflate");
+    }
+  }
+
+  @Test
   void prefixInvalidationRemovesExactlyThoseKeysAndReachesOnlyPrefixSubscribers() {
     for (String k : List.of("acct:1:a", "acct:1:b", "acct:2:a", "acct:10", "acctx")) {
       gw.put(k, new JsonObject().put("value", k).put("tags", new JsonArray().add("t-" + k.replace(':', '-'))));
