@@ -58,6 +58,7 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(config.stream().maxFrameBytes())
         .setMaxWebSocketMessageSize(config.stream().maxFrameBytes())
         .setCompressionSupported(true)
+        .setCompressionContentSizeThreshold(1024) // small JSON answers gain nothing from gzip but its CPU
         // permessage-deflate is off unless configured: every browser offers it, and it would give each
         // socket its own zlib context and compress every frame once per socket instead of sharing it
         .setPerMessageWebSocketCompressionSupported(config.stream().compression())
