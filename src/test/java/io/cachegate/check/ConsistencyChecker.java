@@ -80,6 +80,15 @@ public final class ConsistencyChecker {
   private final List<TestGateway> gateways = new CopyOnWriteArrayList<>();
   private final java.util.Set<TestGateway> stopped = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean writing = new AtomicBoolean(true);
+  /** Set before the clients and gateways are closed: no client reconnects from then on. */
+  private volatile boolean tearingDown;
+  private volatile Vertx clientVertx;
+
+  private void reconnectTimer(Runnable connect) {
+    clientVertx.setTimer(50, t -> {
+      if (!tearingDown) connect.run();
+    });
+  }
   private String db;
 
   private final boolean leases;
@@ -125,14 +134,17 @@ public final class ConsistencyChecker {
               }
             });
             w.closeHandler(v -> {
-              if (writing.get() || !live().isEmpty()) connect(wsc);
+              if (!tearingDown && (writing.get() || !live().isEmpty())) connect(wsc);
             });
             JsonObject sub = new JsonObject().put("type", "subscribe").put("tags", new JsonArray().add("grp:" + group))
                 .put("prefixes", new JsonArray().add("sentinel:"));
             if (lastId != null) sub.put("since", lastId);
             w.writeTextMessage(sub.encode());
           })
-          .onFailure(err -> connect(wsc));
+          .onFailure(err -> {
+            // not at once: a refused connect would otherwise spin until a live instance answers
+            if (!tearingDown) reconnectTimer(() -> connect(wsc));
+          });
     }
 
     boolean heardAfter(long nanos) {
@@ -153,6 +165,7 @@ public final class ConsistencyChecker {
       st.execute("INSERT INTO accounts SELECT i, 0, i % " + GROUPS + " FROM generate_series(1, " + ROWS + ") i");
     }
     Vertx vertx = Vertx.vertx();
+    clientVertx = vertx;
     WebSocketClient wsc = vertx.createWebSocketClient();
     List<Client> clients = new ArrayList<>();
     try (TestRedis redis = new TestRedis(true)) {
@@ -205,6 +218,10 @@ public final class ConsistencyChecker {
       violations.addAll(verify(clients, redis));
       return new Result(changes.get(), fills.get(), staleRefused.get(), audits.get(), faults, violations);
     } finally {
+      // the clients go first, while their gateways still answer the close handshake; a client that
+      // reconnected to a gateway in the middle of its shutdown used to hold wsc.close() past its timeout
+      tearingDown = true;
+      Await.get(wsc.close());
       for (TestGateway g : gateways) {
         try {
           g.close();
@@ -212,7 +229,6 @@ public final class ConsistencyChecker {
           // the killed one is closed already
         }
       }
-      Await.get(wsc.close());
       Await.get(vertx.close());
     }
   }
