@@ -87,6 +87,7 @@ async function refresh() {
     const stats = await (await fetch('/v1/stats', { headers: auth })).json();
     $('c-clients').textContent = stats.clients;
     $('c-subs').textContent = stats.subscriptions;
+    $('c-dropped').textContent = stats.slowClientsDropped;
     $('c-hits').textContent = stats.hits;
     $('c-misses').textContent = stats.misses;
     const cap = stats.capture || {};

@@ -299,6 +299,7 @@ public final class RestApi {
         .put("invalidations", metrics.count("cachegate.invalidations"))
         .put("notices", metrics.count("cachegate.notices"))
         .put("clients", metrics.streamClients.get())
+        .put("connections", metrics.streamConnections.get())
         .put("subscriptions", metrics.streamSubscriptions.get())
         .put("causes", metrics.countsByTag("cachegate.invalidations", "cause"))
         .put("framesSent", metrics.count("cachegate.stream.frames.sent"))

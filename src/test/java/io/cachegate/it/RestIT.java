@@ -160,7 +160,8 @@ class RestIT {
   void statsAndHealthAndMetricsAnswer() {
     gw.call("GET", "/v1/entries/nothing-here", null);
     JsonObject stats = gw.call("GET", "/v1/stats", null).json();
-    for (String f : List.of("hits", "misses", "sets", "invalidations", "notices", "clients", "subscriptions", "causes")) {
+    for (String f : List.of("hits", "misses", "sets", "invalidations", "notices", "clients", "connections", "subscriptions",
+        "slowClientsDropped", "causes")) {
       assertThat(stats.containsKey(f)).as(f).isTrue();
     }
     assertThat(stats.getLong("misses")).isPositive();
