@@ -94,9 +94,13 @@ public final class Requests {
     boolean cascade = body.getValue("cascade") == null || bool(body, "cascade");
     String reason = body.getValue("reason") == null ? null : string(body, "reason");
     if (reason != null && reason.length() > 512) throw ApiError.badRequest("reason is longer than 512 characters");
-    Object mode = body.getValue("mode");
+    return new Invalidation(t, cascade, soft(body.getValue("mode")), Cause.api(reason));
+  }
+
+  /** An invalidation's {@code mode} (body field or query parameter): absent or hard, or soft. */
+  public static boolean soft(Object mode) {
     if (mode != null && !"hard".equals(mode) && !"soft".equals(mode)) throw ApiError.badRequest("mode must be hard or soft");
-    return new Invalidation(t, cascade, "soft".equals(mode), Cause.api(reason));
+    return "soft".equals(mode);
   }
 
   /** The {@code cg} claim of {@code POST /v1/tokens}: names, patterns ending in *, or * alone. */

@@ -252,10 +252,8 @@ public final class RestApi {
     if (cascade != null && !cascade.equals("true") && !cascade.equals("false")) {
       throw ApiError.badRequest("cascade must be true or false");
     }
-    String mode = ctx.queryParams().get("mode");
-    if (mode != null && !mode.equals("hard") && !mode.equals("soft")) throw ApiError.badRequest("mode must be hard or soft");
     invalidate(ctx, new Invalidation(new Targets(List.of(key), List.of(), List.of()), !"false".equals(cascade),
-        "soft".equals(mode), Cause.api(null)));
+        Requests.soft(ctx.queryParams().get("mode")), Cause.api(null)));
   }
 
   private void invalidations(RoutingContext ctx) {

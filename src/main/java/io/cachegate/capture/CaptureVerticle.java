@@ -22,6 +22,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -157,16 +158,8 @@ public final class CaptureVerticle extends VerticleBase {
             if (leader) stepDown("lock connection closed");
           });
         })
-        // sessions of this instance left half-open (a silent network) would hold the lock and the
-        // NOTIFY queue forever: end them; they are ours, so this never touches another instance
-        .compose(c -> c.preparedQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                + "WHERE application_name IN ($1, $2) AND pid <> pg_backend_pid()")
-            .execute(Tuple.of(LEADER_NAME + config.instanceId(), LISTENER_NAME + config.instanceId()))
-            .map(rs -> {
-              long n = rs.iterator().next().getLong(0);
-              if (n > 0) log.warn("ended {} stale session(s) of this instance", n);
-              return c;
-            }));
+        .compose(c -> endStaleSessions(c, c.processId(), LEADER_NAME + config.instanceId(), LISTENER_NAME + config.instanceId())
+            .map(c));
     return conn.compose(c -> c.preparedQuery("SELECT pg_try_advisory_lock($1)").execute(Tuple.of(OutboxSchema.LEADER_LOCK)))
         .timeout(config.capture().heartbeatTimeoutMs(), TimeUnit.MILLISECONDS)
         .transform(ar -> {
@@ -277,20 +270,31 @@ public final class CaptureVerticle extends VerticleBase {
     PgSubscriber s = subscriber;
     PgConnection current = s == null ? null : s.actualConnection();
     if (current == null) return;
-    pool.preparedQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2")
-        .execute(Tuple.of(LISTENER_NAME + config.instanceId(), current.processId()))
-        .onSuccess(rs -> {
-          long n = rs.iterator().next().getLong(0);
-          if (n > 0) log.warn("ended {} stale listener session(s) of this instance", n);
-        })
+    endStaleSessions(pool, current.processId(), LISTENER_NAME + config.instanceId())
         .onFailure(err -> log.debug("stale listeners not checked: {}", err.getMessage()));
+  }
+
+  /**
+   * Ends this instance's sessions with these application names, all but {@code keepPid}: left
+   * half-open by a silent network, they would hold the lock and the NOTIFY queue forever. They are
+   * this instance's own, so another instance is never touched.
+   */
+  private Future<Void> endStaleSessions(SqlClient on, int keepPid, String... names) {
+    return on.preparedQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            + "WHERE application_name = ANY($1) AND pid <> $2")
+        .execute(Tuple.of(names, keepPid))
+        .map(rs -> {
+          long n = rs.iterator().next().getLong(0);
+          if (n > 0) log.warn("ended {} stale session(s) of this instance ({})", n, String.join(", ", names));
+          return null;
+        });
   }
 
   // ---- drain ----
 
   /** Runs a drain now, or once more after the running one. */
   private void drain() {
-    if (stopped || !leader || !redisUp) return;
+    if (!canDrain()) return;
     if (draining) {
       drainAgain = true;
       return;
@@ -316,9 +320,9 @@ public final class CaptureVerticle extends VerticleBase {
    * most {@code capture.pollIntervalMs}, never lost.
    */
   private Future<Void> drainBatches() {
-    if (!leader || !redisUp || stopped) return Future.succeededFuture(); // may have changed during a linger
+    if (!canDrain()) return Future.succeededFuture(); // may have changed during a linger
     return drainBatch().compose(n -> {
-      if (!leader || !redisUp || stopped) return Future.succeededFuture();
+      if (!canDrain()) return Future.succeededFuture();
       if (n > 0) return markBusy().compose(v -> linger(n)).compose(v -> drainBatches());
       if (wakeIdle) return Future.succeededFuture();
       return pool.query(OutboxSchema.setIdle(true)).execute()
@@ -328,6 +332,10 @@ public final class CaptureVerticle extends VerticleBase {
           })
           .compose(m -> m > 0 ? markBusy().compose(v -> drainBatches()) : Future.succeededFuture());
     });
+  }
+
+  private boolean canDrain() {
+    return leader && redisUp && !stopped;
   }
 
   /** After a partial batch, a short wait lets a trickle of changes gather into the next batch. */

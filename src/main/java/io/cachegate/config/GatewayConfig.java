@@ -139,9 +139,7 @@ public record GatewayConfig(
       throw new ConfigException("stream.stallTimeoutMs", "must be at least twice stream.pingIntervalMs (" + stream.pingIntervalMs()
           + "), or quiet but healthy clients would be closed");
     }
-    Object authEnabled = ConfigLoader.get(t, "auth.enabled");
-    if (authEnabled != null && !(authEnabled instanceof Boolean)) throw new ConfigException("auth.enabled", "must be true or false");
-    boolean authOn = authEnabled == null ? !redis.embedded() : (Boolean) authEnabled;
+    boolean authOn = boolOr(t, "auth.enabled", !redis.embedded());
     String secretEnv = str(t, "auth.jwt.secretEnv");
     byte[] secret = null;
     if (!secretEnv.isEmpty()) {
@@ -169,11 +167,14 @@ public record GatewayConfig(
     if (!Pattern.matches("[A-Za-z0-9._:-]{1,64}", instance)) {
       throw new ConfigException("instance.id", "must be 1 to 64 letters, digits or . _ : -");
     }
-    Object demoEnabled = ConfigLoader.get(t, "demo.enabled");
-    if (demoEnabled != null && !(demoEnabled instanceof Boolean)) throw new ConfigException("demo.enabled", "must be true or false");
-    boolean demo = demoEnabled == null ? redis.embedded() : (Boolean) demoEnabled;
+    boolean demo = boolOr(t, "demo.enabled", redis.embedded());
     return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
         bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, demo, limits, t.copy());
+  }
+
+  /** A switch whose default depends on the mode (embedded or external): unset means {@code dflt}. */
+  private static boolean boolOr(JsonObject t, String path, boolean dflt) {
+    return ConfigLoader.get(t, path) == null ? dflt : bool(t, path);
   }
 
   /** host-pid-random: unique per process, and per gateway when one JVM runs several (tests). */

@@ -325,10 +325,8 @@ public final class StreamHub {
       if (s.held != null) {
         if (s.held.size() >= config.maxReplay()) slow(s);
         else s.held.add(n);
-      } else if (n.id().compareTo(s.lastSentId) > 0) {
-        s.lastSentId = n.id();
-        Match m = e.getValue();
-        send(s, frames.computeIfAbsent(m, k -> Frames.invalidate(n, k.keys, k.tags, k.prefixes)));
+      } else {
+        deliver(s, n, e.getValue(), frames);
       }
     }
   }
@@ -353,13 +351,14 @@ public final class StreamHub {
 
   private void deliverNow(Session s, Notice n) {
     Match m = matchFor(s, n);
-    if (!SubscriptionIndex.isEmpty(m)) deliver(s, n, m);
+    if (!SubscriptionIndex.isEmpty(m)) deliver(s, n, m, new HashMap<>(2));
   }
 
-  private void deliver(Session s, Notice n, Match m) {
+  /** Sends a notice at most once per session, in id order; {@code frames}: encodings shared between sessions. */
+  private void deliver(Session s, Notice n, Match m, Map<Match, String> frames) {
     if (n.id().compareTo(s.lastSentId) <= 0) return; // already covered (replay or an earlier delivery)
     s.lastSentId = n.id();
-    send(s, Frames.invalidate(n, m.keys, m.tags, m.prefixes));
+    send(s, frames.computeIfAbsent(m, k -> Frames.invalidate(n, k.keys, k.tags, k.prefixes)));
   }
 
   private void onReset(String reason) {
