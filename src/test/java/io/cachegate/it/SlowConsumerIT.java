@@ -195,7 +195,8 @@ class SlowConsumerIT {
       WebSocket stalled = Await.get(client.connect(options(gw)));
       Await.get(stalled.writeTextMessage(SUBSCRIBE));
       Await.until("both subscriptions", 10_000, () -> gw.gateway.metrics().streamSubscriptions.get() == 2);
-      java.net.Socket deaf = deafClient(gw.port()); // reads, never answers a ping
+      RawWebSocket deaf = RawWebSocket.open(gw.port(), ""); // reads, never answers a ping
+      assertThat(deaf.head).startsWith("HTTP/1.1 101");
       stalled.pause(); // and never resumed
       long dropped = gw.gateway.metrics().count("cachegate.stream.clients.dropped");
 
@@ -203,7 +204,7 @@ class SlowConsumerIT {
       Await.until("the stalled client to be dropped", 20_000,
           () -> gw.gateway.metrics().count("cachegate.stream.clients.dropped") == dropped + 1);
       try (deaf) {
-        assertThat(closeCode(deaf)).as("the close code sent to a client that answers no ping").isEqualTo(1001);
+        assertThat(deaf.closeCode()).as("the close code sent to a client that answers no ping").isEqualTo(1001);
       }
       Await.until("the stalled and the deaf connections to be gone", 10_000 + stallMs,
           () -> gw.gateway.metrics().streamConnections.get() == 1);
@@ -227,37 +228,6 @@ class SlowConsumerIT {
       Await.get(gone.future());
     } finally {
       Await.get(vertx.close());
-    }
-  }
-
-  /** A WebSocket opened by hand on a plain socket, which will never send a pong (or anything else). */
-  private static java.net.Socket deafClient(int port) throws Exception {
-    java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port);
-    socket.setSoTimeout(10_000);
-    socket.getOutputStream().write(("GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nUpgrade: websocket\r\n"
-        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    StringBuilder head = new StringBuilder();
-    var in = socket.getInputStream();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) throw new AssertionError("the handshake ended early: " + head);
-      head.append((char) b);
-    }
-    assertThat(head.toString()).startsWith("HTTP/1.1 101");
-    return socket;
-  }
-
-  /** Reads server frames (unmasked, short) until a close frame; its status code. Bounded by the socket's timeout. */
-  private static int closeCode(java.net.Socket socket) throws Exception {
-    var in = new java.io.DataInputStream(socket.getInputStream());
-    while (true) {
-      int opcode = in.readUnsignedByte() & 0x0f;
-      int len = in.readUnsignedByte() & 0x7f;
-      if (len == 126) len = in.readUnsignedShort();
-      else if (len == 127) len = (int) in.readLong();
-      byte[] payload = in.readNBytes(len);
-      if (opcode == 0x8) return len >= 2 ? ((payload[0] & 0xff) << 8) | (payload[1] & 0xff) : 1005;
     }
   }
 
