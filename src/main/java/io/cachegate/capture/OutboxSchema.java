@@ -43,12 +43,16 @@ public final class OutboxSchema {
                 FROM cachegate.outbox) AS oldest_ms,
              pg_notification_queue_usage() AS queue_usage""";
 
-  /** The application_name of the session holding the leader lock in this database (null: nobody leads). */
+  /**
+   * The application_name of the session holding the leader lock in this database (null: nobody leads).
+   * One text block filled by {@code formatted}: gluing two blocks around the number once lost the
+   * space after it ({@code ...561LIMIT 1}), which PostgreSQL 14 accepted and 15+ reject.
+   */
   static final String LEADER = """
              (SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                 AND ((l.classid::bigint << 32) | l.objid::bigint) = """ + LEADER_LOCK + """
-               LIMIT 1) AS leader""";
+                 AND ((l.classid::bigint << 32) | l.objid::bigint) = %d
+               LIMIT 1) AS leader""".formatted(LEADER_LOCK);
 
   private OutboxSchema() {}
 

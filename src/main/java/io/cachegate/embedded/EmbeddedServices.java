@@ -36,13 +36,7 @@ public final class EmbeddedServices implements AutoCloseable {
    * must call {@link #close()} (Main does, after the gateway has stopped, so the order is right).
    */
   public static EmbeddedServices start(boolean stopOnExit) throws IOException {
-    EmbeddedPostgres pg = EmbeddedPostgres.builder()
-        .setServerConfig("listen_addresses", "127.0.0.1")
-        .setServerConfig("max_connections", "200")
-        .setServerConfig("fsync", "on")
-        .setServerConfig("synchronous_commit", "on") // the library turns it off; keep commits durable
-        .setRegisterShutdownHook(false) // our own hook stops it, after the gateway
-        .start();
+    EmbeddedPostgres pg = postgresBuilder().start();
     int port = freePort();
     RedisServer redis;
     try {
@@ -54,6 +48,19 @@ public final class EmbeddedServices implements AutoCloseable {
       throw e;
     }
     return new EmbeddedServices(pg, redis, port, stopOnExit);
+  }
+
+  /**
+   * The embedded PostgreSQL as the gateway runs it (loopback only, durable commits, stopped by the
+   * caller): the version is the binaries' on the class path (18, from the BOM in pom.xml).
+   */
+  public static EmbeddedPostgres.Builder postgresBuilder() {
+    return EmbeddedPostgres.builder()
+        .setServerConfig("listen_addresses", "127.0.0.1")
+        .setServerConfig("max_connections", "200")
+        .setServerConfig("fsync", "on")
+        .setServerConfig("synchronous_commit", "on") // the library turns it off; keep commits durable
+        .setRegisterShutdownHook(false); // our own hook stops it, after the gateway
   }
 
   public String postgresUrl() {

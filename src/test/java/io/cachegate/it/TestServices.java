@@ -1,35 +1,167 @@
 package io.cachegate.it;
 
 import io.cachegate.embedded.EmbeddedServices;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import redis.embedded.RedisServer;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.ZipFile;
 
 /**
  * The real PostgreSQL and Redis of a test run: started once per JVM, on free loopback ports, and
  * stopped by a shutdown hook when the run ends. Each test gets its own database and Redis namespace.
+ *
+ * <p>Which servers is the test leg's choice (pom.xml runs two legs in one {@code mvn test}):
+ * {@code cachegate.test.postgresBinaries} names a zonky binaries jar (PostgreSQL 14 for the oldest
+ * leg; unset: the class path's, PostgreSQL 18), {@code cachegate.test.redis} is {@code embedded}
+ * (Redis 6.2, the library's) or {@code redis-server} (the machine's: Debian's Redis 7).
  */
 public final class TestServices {
 
-  private static EmbeddedServices services;
+  private static Servers servers;
   private static final AtomicInteger COUNTER = new AtomicInteger();
 
   private TestServices() {}
 
-  public static synchronized EmbeddedServices get() {
-    if (services == null) {
-      try {
-        services = EmbeddedServices.start(true);
+  /** The servers of this run, with the versions they really are (read from them, not assumed). */
+  public static final class Servers {
+    private final EmbeddedPostgres postgres;
+    private final RedisServer embeddedRedis;
+    private final RedisServerProcess redisProcess;
+    private final int redisPort;
+    public final String postgresVersion;
+    public final String redisVersion;
+
+    private Servers(EmbeddedPostgres postgres, RedisServer embeddedRedis, RedisServerProcess redisProcess, int redisPort) {
+      this.postgres = postgres;
+      this.embeddedRedis = embeddedRedis;
+      this.redisProcess = redisProcess;
+      this.redisPort = redisPort;
+      this.postgresVersion = queryVersion();
+      this.redisVersion = redisVersion(redisPort);
+    }
+
+    public String redisUrl() {
+      return "redis://127.0.0.1:" + redisPort;
+    }
+
+    public int postgresPort() {
+      return postgres.getPort();
+    }
+
+    /** PostgreSQL's server_version_num / 10000: 14, 18, ... */
+    public int postgresMajor() {
+      return Integer.parseInt(postgresVersion.split("\\.")[0]);
+    }
+
+    private String queryVersion() {
+      try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", "postgres", "");
+           Statement s = c.createStatement(); ResultSet r = s.executeQuery("SHOW server_version")) {
+        r.next();
+        return r.getString(1).split(" ")[0];
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** redis_version from INFO, over a plain socket (no client needed). */
+    private static String redisVersion(int port) {
+      try (java.net.Socket so = new java.net.Socket("127.0.0.1", port)) {
+        so.setSoTimeout(5000);
+        so.getOutputStream().write("INFO server\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(so.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII));
+        for (String line; (line = in.readLine()) != null; ) {
+          if (line.startsWith("redis_version:")) return line.substring("redis_version:".length()).trim();
+        }
+        throw new IllegalStateException("no redis_version in INFO");
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
-    return services;
+
+    private void stop() {
+      try {
+        if (embeddedRedis != null && embeddedRedis.isActive()) embeddedRedis.stop();
+      } catch (IOException ignored) {
+        // the run is ending
+      }
+      if (redisProcess != null) redisProcess.close();
+      try {
+        postgres.close();
+      } catch (IOException ignored) {
+        // the run is ending
+      }
+    }
+  }
+
+  public static synchronized Servers get() {
+    if (servers == null) {
+      try {
+        servers = start();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      Servers s = servers;
+      Runtime.getRuntime().addShutdownHook(new Thread(s::stop, "test-services-stop"));
+      System.out.println("test leg " + System.getProperty("cachegate.test.leg", "(none)") + ": PostgreSQL "
+          + s.postgresVersion + ", Redis " + s.redisVersion);
+    }
+    return servers;
+  }
+
+  /** A PostgreSQL of this leg's version, for a test that needs one of its own (TLS, restarts). */
+  public static EmbeddedPostgres.Builder postgresBuilder() {
+    EmbeddedPostgres.Builder b = EmbeddedServices.postgresBuilder();
+    String binaries = System.getProperty("cachegate.test.postgresBinaries", "");
+    if (!binaries.isEmpty()) b.setPgBinaryResolver((system, arch) -> binariesFrom(Path.of(binaries), system, arch));
+    return b;
+  }
+
+  private static Servers start() throws IOException {
+    EmbeddedPostgres pg = postgresBuilder().start();
+    try {
+      if ("redis-server".equals(System.getProperty("cachegate.test.redis", "embedded"))) {
+        RedisServerProcess p = RedisServerProcess.plain();
+        return new Servers(pg, null, p, p.port);
+      }
+      int port = RedisServerProcess.freePort();
+      RedisServer redis = RedisServer.newRedisServer().port(port).bind("127.0.0.1")
+          .setting("save \"\"").setting("appendonly no").onShutdownForceStop(false).build();
+      redis.start();
+      return new Servers(pg, redis, null, port);
+    } catch (RuntimeException | IOException e) {
+      pg.close();
+      throw e;
+    }
+  }
+
+  /** The .txz inside a zonky binaries jar (the dependency plugin copies it into target/pg-binaries). */
+  private static InputStream binariesFrom(Path jar, String system, String arch) throws IOException {
+    if (!Files.isRegularFile(jar)) throw new IOException("PostgreSQL binaries " + jar + " missing: run mvn test (process-test-resources copies them)");
+    ZipFile zip = new ZipFile(jar.toFile());
+    var entry = zip.getEntry("postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + arch + ".txz");
+    if (entry == null) {
+      zip.close();
+      throw new IOException(jar + " has no binaries for " + system + "-" + arch);
+    }
+    InputStream in = zip.getInputStream(entry);
+    return new java.io.FilterInputStream(in) {
+      @Override
+      public void close() throws IOException {
+        super.close();
+        zip.close();
+      }
+    };
   }
 
   /** A fresh, empty database; its URL. */
