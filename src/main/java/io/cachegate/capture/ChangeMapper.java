@@ -16,9 +16,13 @@ import java.util.Map;
 /**
  * Turns captured changes into invalidations by the {@code capture.tables} rules. Plain logic, no I/O.
  * INSERT reads the new row, DELETE the old one, UPDATE both (so a row moved between categories
- * invalidates both). Names that a row renders invalid (say, a value with a space) are dropped.
+ * invalidates both), TRUNCATE has no row and takes the rule's {@code onTruncate} targets. Names that a
+ * row renders invalid (say, a value with a space) are dropped.
  */
 public final class ChangeMapper {
+
+  /** The op of a captured TRUNCATE (the trigger's TG_OP). */
+  public static final String TRUNCATE = "TRUNCATE";
 
   private final Map<String, InvalidationRule> tables;
 
@@ -30,6 +34,10 @@ public final class ChangeMapper {
   public Invalidation map(String table, String op, JsonObject oldRow, JsonObject newRow) {
     InvalidationRule rule = tables.get(table);
     if (rule == null) return null;
+    if (TRUNCATE.equals(op)) {
+      Targets t = valid(rule.onTruncate());
+      return t.isEmpty() ? null : new Invalidation(t, true, rule.soft(), Cause.db(table, op));
+    }
     Targets t = Targets.EMPTY;
     if (oldRow != null) t = t.plus(rule.render(oldRow));
     if (newRow != null) t = t.plus(rule.render(newRow));

@@ -22,10 +22,18 @@ import java.util.stream.Collectors;
  * asks for and written only when it differs (a restart changes nothing; a changed rule replaces its
  * trigger; a table dropped from the configuration loses its trigger). Runs in one transaction under
  * an advisory lock, so instances starting together do not race.
+ *
+ * <p>Each watched table gets a row trigger and a TRUNCATE statement trigger, both {@code ENABLE
+ * ALWAYS}: they fire under {@code session_replication_role = replica} too (pg_restore, bulk loaders,
+ * logical-replication subscribers), where ordinary triggers stay silent. A trigger found disabled or
+ * in the ordinary mode (an installation of an earlier version, or a hand-made change) is set back.
  */
 public final class OutboxSchema {
 
+  /** The row trigger (INSERT, UPDATE, DELETE) on each watched table. */
   public static final String TRIGGER = "cachegate_capture";
+  /** The statement trigger (TRUNCATE) on each watched table. */
+  public static final String TRUNCATE_TRIGGER = "cachegate_capture_truncate";
   private static final long INSTALL_LOCK = 0x6361636865676174L; // "cachegat"
 
   static final String CLAIM = """
@@ -66,7 +74,8 @@ public final class OutboxSchema {
    * jsonb_build_object, much cheaper than filtering to_jsonb(row)), skips UPDATEs that change nothing,
    * and sends the NOTIFY wake-up only while the drainer says it is idle ({@code cachegate.wake}): a
    * busy drainer finds the row anyway, and every NOTIFY costs the committing transaction a cluster-wide
-   * lock. If the wake row is missing (an unlogged table after a crash) it notifies.
+   * lock. If the wake row is missing (an unlogged table after a crash) it notifies. The same function
+   * serves the TRUNCATE statement trigger: no row, so both row columns stay null.
    */
   static String functionBody(String table, Collection<String> columns, String wakeupChannel) {
     String fields = columns.stream().map(c -> literal(c) + ", %s." + ident(c)).collect(Collectors.joining(", "));
@@ -81,10 +90,10 @@ public final class OutboxSchema {
           IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
             RETURN NULL;
           END IF;
-          IF TG_OP <> 'INSERT' THEN
+          IF TG_OP IN ('UPDATE', 'DELETE') THEN
             o := %s;
           END IF;
-          IF TG_OP <> 'DELETE' THEN
+          IF TG_OP IN ('INSERT', 'UPDATE') THEN
             n := %s;
           END IF;
           INSERT INTO cachegate.outbox (tbl, op, old_row, new_row) VALUES (%s, TG_OP, o, n);
@@ -127,8 +136,8 @@ public final class OutboxSchema {
       chain = chain.compose(v -> installTrigger(conn, e.getKey(), e.getValue(), wakeupChannel));
     }
     return chain.compose(v -> conn.preparedQuery("""
-            SELECT t.tgrelid::regclass::text AS rel, obj_description(t.oid, 'pg_trigger') AS note
-            FROM pg_trigger t WHERE t.tgname = $1""").execute(Tuple.of(TRIGGER)))
+            SELECT t.tgrelid::regclass::text AS rel, t.tgname AS name, obj_description(t.oid, 'pg_trigger') AS note
+            FROM pg_trigger t WHERE t.tgname = ANY($1)""").execute(Tuple.of(new String[] {TRIGGER, TRUNCATE_TRIGGER})))
         .compose(rows -> {
           Set<String> wanted = tables.keySet();
           Future<Void> drops = Future.succeededFuture();
@@ -137,7 +146,8 @@ public final class OutboxSchema {
             String ruleName = note != null && note.startsWith("cachegate rule ") ? note.split(" ")[2] : null;
             if (ruleName != null && !wanted.contains(ruleName)) {
               String rel = r.getString("rel");
-              drops = drops.compose(v -> conn.query("DROP TRIGGER " + TRIGGER + " ON " + rel).execute().mapEmpty());
+              String name = r.getString("name");
+              drops = drops.compose(v -> conn.query("DROP TRIGGER " + name + " ON " + rel).execute().mapEmpty());
             }
           }
           return drops;
@@ -175,21 +185,27 @@ public final class OutboxSchema {
               .compose(fns -> fns.size() == 1 && body.equals(fns.iterator().next().getString(0)) ? Future.succeededFuture()
                   : conn.query("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $cg$" + body + "$cg$")
                       .execute().mapEmpty())
-              .compose(v -> conn.preparedQuery("""
-                  SELECT obj_description(t.oid, 'pg_trigger') AS note FROM pg_trigger t
-                  WHERE t.tgname = $1 AND t.tgrelid = $2::regclass""").execute(Tuple.of(TRIGGER, rel)))
-              .compose(existing -> {
-                if (existing.size() == 1 && note.equals(existing.iterator().next().getString("note"))) {
-                  return Future.succeededFuture();
-                }
-                Future<?> drop = existing.size() == 0 ? Future.succeededFuture()
-                    : conn.query("DROP TRIGGER " + TRIGGER + " ON " + rel).execute();
-                return drop
-                    .compose(v -> conn.query("CREATE TRIGGER " + TRIGGER + " AFTER INSERT OR UPDATE OR DELETE ON " + rel
-                        + " FOR EACH ROW EXECUTE FUNCTION " + fn + "()").execute())
-                    .compose(v -> conn.query("COMMENT ON TRIGGER " + TRIGGER + " ON " + rel + " IS " + literal(note)).execute())
-                    .mapEmpty();
-              });
+              .compose(v -> converge(conn, rel, TRIGGER, "AFTER INSERT OR UPDATE OR DELETE ON " + rel + " FOR EACH ROW", fn, note))
+              .compose(v -> converge(conn, rel, TRUNCATE_TRIGGER, "AFTER TRUNCATE ON " + rel + " FOR EACH STATEMENT", fn, note));
+        });
+  }
+
+  /**
+   * One trigger as wanted: created (or replaced) when missing or made for another rule, then set to
+   * fire always (replica sessions included) when it is not already.
+   */
+  private static Future<Void> converge(SqlConnection conn, String rel, String trigger, String timing, String fn, String note) {
+    return conn.preparedQuery("""
+            SELECT obj_description(t.oid, 'pg_trigger') AS note, t.tgenabled::text AS enabled FROM pg_trigger t
+            WHERE t.tgname = $1 AND t.tgrelid = $2::regclass""").execute(Tuple.of(trigger, rel))
+        .compose(existing -> {
+          boolean current = existing.size() == 1 && note.equals(existing.iterator().next().getString("note"));
+          if (current && "A".equals(existing.iterator().next().getString("enabled"))) return Future.succeededFuture();
+          Future<?> replaced = current ? Future.succeededFuture()
+              : (existing.size() == 0 ? Future.succeededFuture() : conn.query("DROP TRIGGER " + trigger + " ON " + rel).execute())
+                  .compose(v -> conn.query("CREATE TRIGGER " + trigger + " " + timing + " EXECUTE FUNCTION " + fn + "()").execute())
+                  .compose(v -> conn.query("COMMENT ON TRIGGER " + trigger + " ON " + rel + " IS " + literal(note)).execute());
+          return replaced.compose(v -> conn.query("ALTER TABLE " + rel + " ENABLE ALWAYS TRIGGER " + trigger).execute()).mapEmpty();
         });
   }
 

@@ -269,7 +269,12 @@ public record GatewayConfig(
       if (!Pattern.matches("([A-Za-z_][A-Za-z0-9_]*\\.)?[A-Za-z_][A-Za-z0-9_]*", table)) {
         throw new ConfigException(where, "table name must be an identifier, optionally schema-qualified");
       }
-      out.put(table, rule(table, s.getValue(table), where));
+      if (!(s.getValue(table) instanceof JsonObject o)) throw new ConfigException(where, "must be a mapping with keys, tags and/or prefixes");
+      try {
+        out.put(table, InvalidationRule.parseTable(table, o, where));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(where, e.getMessage());
+      }
     }
     return Map.copyOf(out);
   }

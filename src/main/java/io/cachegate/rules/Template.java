@@ -68,6 +68,11 @@ public final class Template {
     return sb.toString();
   }
 
+  /** The literal text before the first placeholder (the whole template when it has none). */
+  public String lead() {
+    return literals.get(0);
+  }
+
   /** The first field that {@code values} lacks, or null when all are present. */
   public String missingField(JsonObject values) {
     for (String f : fields) if (values == null || values.getValue(f) == null) return f;

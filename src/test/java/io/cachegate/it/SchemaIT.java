@@ -1,0 +1,82 @@
+package io.cachegate.it;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The capture triggers fire for every kind of write, and the installer converges: writes under
+ * {@code session_replication_role = replica} (pg_restore, bulk loaders, replication subscribers) are
+ * captured, and a database left as an earlier version installed it is brought up to date on start.
+ */
+class SchemaIT {
+
+  @Test
+  void anUpdateUnderReplicaRoleIsInvalidated() {
+    try (TestGateway gw = TestGateway.start()) {
+      gw.put("product:5", new JsonObject().put("value", "p5"));
+      try (TestSocket s = gw.socket()) {
+        s.subscribe(new JsonObject().put("keys", new JsonArray().add("product:5")));
+        gw.sql("SET session_replication_role = replica", "UPDATE products SET price = price + 1 WHERE id = 5");
+        JsonObject f = s.next("invalidate");
+        assertThat(f.getJsonArray("keys")).containsExactly("product:5");
+        assertThat(f.getJsonObject("cause").getString("op")).isEqualTo("UPDATE");
+      }
+      assertThat(gw.exists("product:5")).isFalse();
+    }
+  }
+
+  @Test
+  void anInstallationOfTheEarlierVersionConvergesOnRestart() throws Exception {
+    String db = TestServices.newDatabase();
+    try (TestGateway first = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      assertThat(triggers(first)).containsEntry("cachegate_capture", "A").containsEntry("cachegate_capture_truncate", "A");
+      // put the database back to what version 0.1 left: one row trigger, ordinary mode, no TRUNCATE trigger
+      first.sql(Files.readString(Path.of("src/test/resources/install-0.1-products.sql")));
+      assertThat(triggers(first)).containsOnly(Map.entry("cachegate_capture", "O"));
+    }
+    try (TestGateway gw = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      assertThat(triggers(gw)).containsOnly(Map.entry("cachegate_capture", "A"), Map.entry("cachegate_capture_truncate", "A"));
+      gw.put("product:6", new JsonObject().put("value", "p6"));
+      gw.put("product:7", new JsonObject().put("value", "p7"));
+      gw.sql("SET session_replication_role = replica", "UPDATE products SET price = price + 1 WHERE id = 6");
+      Await.until("the replica-role update invalidated", 10_000, () -> !gw.exists("product:6"));
+      gw.sql("TRUNCATE products");
+      Await.until("the TRUNCATE invalidated", 10_000, () -> !gw.exists("product:7"));
+    }
+  }
+
+  @Test
+  void aTriggerDisabledByHandIsEnabledAgainOnStart() {
+    String db = TestServices.newDatabase();
+    try (TestGateway first = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      first.sql("ALTER TABLE products DISABLE TRIGGER cachegate_capture");
+      assertThat(triggers(first)).containsEntry("cachegate_capture", "D");
+    }
+    try (TestGateway gw = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      assertThat(triggers(gw)).containsEntry("cachegate_capture", "A");
+    }
+  }
+
+  /** The cachegate triggers on products: name -> tgenabled (O origin, A always, D disabled, R replica). */
+  private static Map<String, String> triggers(TestGateway gw) {
+    Map<String, String> out = new TreeMap<>();
+    try (Connection c = gw.jdbc(); Statement s = c.createStatement();
+         ResultSet r = s.executeQuery("SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'products'::regclass AND tgname LIKE 'cachegate%'")) {
+      while (r.next()) out.put(r.getString(1), r.getString(2));
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return out;
+  }
+}
