@@ -9,16 +9,26 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Reads the configuration in a fixed, documented order (later wins): built-in defaults from
  * {@link ConfigKeys}, then the YAML file, then {@code CACHEGATE_*} environment variables. An unknown
- * key in the file is an error rather than a silently ignored typo.
+ * key in the file, or a {@code CACHEGATE_*} variable that names no key, is an error rather than a
+ * silently ignored typo (the message suggests the nearest valid name).
  */
 public final class ConfigLoader {
 
   public static final Path DEFAULT_FILE = Path.of("config", "gateway.yaml");
+
+  /** The prefix of every environment override. */
+  public static final String ENV_PREFIX = "CACHEGATE_";
+
+  /** {@code CACHEGATE_*} variables read by something other than a key: the log level (logback.xml). */
+  static final Set<String> OTHER_ENV = Set.of("CACHEGATE_LOG_LEVEL");
 
   private ConfigLoader() {}
 
@@ -38,7 +48,63 @@ public final class ConfigLoader {
       if (fromEnv != null) value = parseEnv(key, fromEnv);
       if (value != null) put(merged, key.path(), value);
     }
+    rejectUnknownEnv(merged, env);
     return GatewayConfig.from(merged, env);
+  }
+
+  /**
+   * Every {@code CACHEGATE_*} variable must be a key's override, {@link #OTHER_ENV}, or a variable the
+   * configuration itself names to hold a secret (an API key's {@code tokenEnv}, a {@code *Env} key such
+   * as {@code auth.jwt.secretEnv}), which users often name {@code CACHEGATE_KEY_OPS} and the like.
+   */
+  private static void rejectUnknownEnv(JsonObject merged, Map<String, String> env) {
+    Set<String> known = new TreeSet<>(OTHER_ENV);
+    for (ConfigKeys.Key key : ConfigKeys.ALL) {
+      known.add(key.envName());
+      if (key.kind() == ConfigKeys.Kind.STRING && key.path().endsWith("Env") && get(merged, key.path()) instanceof String named) {
+        known.add(named);
+      }
+    }
+    if (get(merged, "auth.apiKeys") instanceof JsonArray keys) {
+      for (Object k : keys) if (k instanceof JsonObject o && o.getValue("tokenEnv") instanceof String named) known.add(named);
+    }
+    for (String name : new TreeSet<>(env.keySet())) {
+      if (name.startsWith(ENV_PREFIX) && !known.contains(name)) {
+        throw new ConfigException(name, "unknown environment variable: no configuration key has this name"
+            + " (did you mean " + nearest(name, known) + "? config/gateway.yaml lists every key)");
+      }
+    }
+  }
+
+  /** The candidate with the smallest edit distance to {@code name}. */
+  static String nearest(String name, Collection<String> candidates) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String c : candidates) {
+      int d = editDistance(name, c);
+      if (d < bestDistance) {
+        best = c;
+        bestDistance = d;
+      }
+    }
+    return best;
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) prev[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   public static JsonObject readYaml(Path file) {

@@ -56,6 +56,23 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anUnknownCachegateVariableStopsStartUpWithTheNearestName() {
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_REDIS_URI", "redis://x:1")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("CACHEGATE_REDIS_URI: unknown environment variable")
+        .hasMessageContaining("did you mean CACHEGATE_REDIS_URL?");
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_HTTP_MAXBODYBYTES", "10")))
+        .hasMessageContaining("did you mean CACHEGATE_HTTP_MAX_BODY_BYTES?");
+    // other variables are none of ours; the log level and variables the config names for secrets are known
+    ConfigLoader.fromTree(new JsonObject(), Map.of("PATH", "/bin", "CACHEGATEWAY", "x", "CACHEGATE_LOG_LEVEL", "DEBUG"));
+    JsonObject auth = new JsonObject().put("auth", new JsonObject().put("jwt", new JsonObject().put("secretEnv", "CACHEGATE_JWT_SECRET"))
+        .put("apiKeys", new io.vertx.core.json.JsonArray().add(new JsonObject().put("name", "ops").put("tokenEnv", "CACHEGATE_KEY_OPS")
+            .put("scopes", new io.vertx.core.json.JsonArray().add("admin")))));
+    GatewayConfig c = ConfigLoader.fromTree(auth, Map.of("CACHEGATE_KEY_OPS", "k".repeat(20), "CACHEGATE_JWT_SECRET", "s".repeat(40)));
+    assertThat(c.auth().apiKeys()).hasSize(1);
+  }
+
+  @Test
   void envNamesFollowThePath() {
     assertThat(ConfigKeys.find("http.maxBodyBytes").envName()).isEqualTo("CACHEGATE_HTTP_MAX_BODY_BYTES");
     assertThat(ConfigKeys.find("redis.url").envName()).isEqualTo("CACHEGATE_REDIS_URL");

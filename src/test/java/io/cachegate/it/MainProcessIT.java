@@ -152,4 +152,16 @@ class MainProcessIT {
       Files.deleteIfExists(bad);
     }
   }
+
+  @Test
+  void aMisspelledEnvironmentVariableStopsStartUpNamingIt() throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "io.cachegate.Main").redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().put("CACHEGATE_REDIS_MOD", "cluster");
+    Process p = pb.start();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).isEqualTo(2);
+    assertThat(err).contains("CACHEGATE_REDIS_MOD").contains("unknown environment variable");
+  }
 }
