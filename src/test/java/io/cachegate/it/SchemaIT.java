@@ -37,6 +37,21 @@ class SchemaIT {
   }
 
   @Test
+  void rowsLoadedWithCopyAreCaptured() throws Exception {
+    try (TestGateway gw = TestGateway.start()) {
+      gw.put("product:501", new JsonObject().put("value", "cached before the bulk load"));
+      gw.put("listing:c9", new JsonObject().put("value", 9).put("tags", new JsonArray().add("category:9")));
+      try (Connection c = gw.jdbc()) {
+        long rows = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(
+            "COPY products (id, name, price, category_id) FROM STDIN WITH (FORMAT csv)",
+            new java.io.StringReader("501,Bulk 501,1.5,9\n502,Bulk 502,2.5,9\n"));
+        assertThat(rows).isEqualTo(2);
+      }
+      Await.until("the COPYed rows invalidated their key and tag", 10_000, () -> !gw.exists("product:501") && !gw.exists("listing:c9"));
+    }
+  }
+
+  @Test
   void anInstallationOfTheEarlierVersionConvergesOnRestart() throws Exception {
     String db = TestServices.newDatabase();
     try (TestGateway first = TestGateway.start(new JsonObject(), Map.of(), db)) {
