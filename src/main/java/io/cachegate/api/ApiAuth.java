@@ -10,7 +10,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.List;
 
 /**
- * Bearer API keys (CONTRACT section 3). Tokens are compared as SHA-256 digests with
+ * Bearer API keys (docs/security.md). Tokens are compared as SHA-256 digests with
  * {@link MessageDigest#isEqual}, over every configured key, so neither the length nor the position
  * of a mismatch shows in the timing. Immutable and thread-safe.
  */

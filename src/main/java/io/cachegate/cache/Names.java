@@ -5,7 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
- * The rules for a key, tag or prefix (CONTRACT section 2): 1 to 512 characters, no whitespace or
+ * The rules for a key, tag or prefix (README, "Names" in openapi.json): 1 to 512 characters, no whitespace or
  * control characters, and not under the reserved bookkeeping prefix {@code cg:}.
  */
 public final class Names {

@@ -4,7 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 
 /**
- * The demo tables of CONTRACT section 1, created in the default mode only: {@code users} and
+ * The demo tables of the README, created in the default mode only: {@code users} and
  * {@code products}, 100 rows each (ids 1 to 100). Idempotent: existing tables and rows are kept.
  */
 public final class DemoSchema {

@@ -11,7 +11,7 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The WebSocket frames of CONTRACT section 4: parsing what clients send (plain, no I/O) and writing
+ * The WebSocket frames of docs/stream.md: parsing what clients send (plain, no I/O) and writing
  * what the server sends. A frame that cannot be used raises {@link BadFrame} with the code and
  * sentence of the {@code error} frame to answer with.
  */

@@ -1,5 +1,5 @@
 /**
- * The WebSocket stream of CONTRACT section 4. One {@link io.cachegate.stream.StreamHub} per HTTP
+ * The WebSocket stream of docs/stream.md. One {@link io.cachegate.stream.StreamHub} per HTTP
  * verticle instance owns its sockets and its {@link io.cachegate.stream.SubscriptionIndex}; everything
  * runs on that instance's event loop, so no state is shared or locked. Frame parsing and matching are
  * plain classes with plain tests.
