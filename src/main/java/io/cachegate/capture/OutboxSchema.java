@@ -32,6 +32,13 @@ public final class OutboxSchema {
 
   /** The row trigger (INSERT, UPDATE, DELETE) on each watched table. */
   public static final String TRIGGER = "cachegate_capture";
+  /**
+   * The trigger functions run as their owner (the gateway's role), with this search path pinned:
+   * the application's roles write the watched tables without any grant on the {@code cachegate}
+   * schema, and no caller's search_path can put its own functions or operators in the trigger's way.
+   */
+  static final String FUNCTION_SEARCH_PATH = "search_path=pg_catalog, pg_temp";
+
   /** The statement trigger (TRUNCATE) on each watched table. */
   public static final String TRUNCATE_TRIGGER = "cachegate_capture_truncate";
   private static final long INSTALL_LOCK = 0x6361636865676174L; // "cachegat"
@@ -179,11 +186,14 @@ public final class OutboxSchema {
                   }
                 }
                 return conn.preparedQuery("""
-                        SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                        WHERE n.nspname = 'cachegate' AND p.proname = $1""").execute(Tuple.of(functionName(table)));
+                        SELECT p.prosrc, p.prosecdef AND p.proconfig = ARRAY[$2] AS definer
+                        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                        WHERE n.nspname = 'cachegate' AND p.proname = $1""").execute(Tuple.of(functionName(table), FUNCTION_SEARCH_PATH));
               })
-              .compose(fns -> fns.size() == 1 && body.equals(fns.iterator().next().getString(0)) ? Future.succeededFuture()
-                  : conn.query("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $cg$" + body + "$cg$")
+              .compose(fns -> fns.size() == 1 && body.equals(fns.iterator().next().getString(0))
+                  && Boolean.TRUE.equals(fns.iterator().next().getBoolean(1)) ? Future.succeededFuture()
+                  : conn.query("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET "
+                      + FUNCTION_SEARCH_PATH + " AS $cg$" + body + "$cg$")
                       .execute().mapEmpty())
               .compose(v -> converge(conn, rel, TRIGGER, "AFTER INSERT OR UPDATE OR DELETE ON " + rel + " FOR EACH ROW", fn, note))
               .compose(v -> converge(conn, rel, TRUNCATE_TRIGGER, "AFTER TRUNCATE ON " + rel + " FOR EACH STATEMENT", fn, note));

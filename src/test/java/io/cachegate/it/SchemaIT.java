@@ -37,6 +37,24 @@ class SchemaIT {
   }
 
   @Test
+  void anApplicationRoleWithNoGrantOnTheCachegateSchemaWritesAndIsCaptured() {
+    try (TestGateway gw = TestGateway.start()) {
+      String role = "app_" + gw.namespace.replace(":", "");
+      gw.sql("CREATE ROLE " + role, "GRANT SELECT, UPDATE, TRUNCATE ON products TO " + role);
+      gw.put("product:8", new JsonObject().put("value", "p8"));
+      gw.put("product:9", new JsonObject().put("value", "p9"));
+      try {
+        gw.sql("SET ROLE " + role, "UPDATE products SET price = price + 1 WHERE id = 8");
+        Await.until("the application role's update invalidated", 10_000, () -> !gw.exists("product:8"));
+        gw.sql("SET ROLE " + role, "TRUNCATE products");
+        Await.until("the application role's TRUNCATE invalidated", 10_000, () -> !gw.exists("product:9"));
+      } finally {
+        gw.sql("DROP OWNED BY " + role, "DROP ROLE " + role);
+      }
+    }
+  }
+
+  @Test
   void rowsLoadedWithCopyAreCaptured() throws Exception {
     try (TestGateway gw = TestGateway.start()) {
       gw.put("product:501", new JsonObject().put("value", "cached before the bulk load"));
