@@ -8,8 +8,10 @@ import io.cachegate.cache.CacheVerticle;
 import io.cachegate.cache.NoticeTailVerticle;
 import io.cachegate.capture.CaptureVerticle;
 import io.cachegate.config.GatewayConfig;
+import io.cachegate.config.PostgresUrl;
 import io.cachegate.embedded.DemoSchema;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -17,7 +19,6 @@ import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 
@@ -82,9 +83,11 @@ public final class Gateway {
   }
 
   private Future<Void> createDemoSchema() {
+    PostgresUrl url = config.postgres().parsed();
     Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(1).setName("cachegate-demo"))
-        .connectingTo(PgConnectOptions.fromUri(config.postgres().url())).using(vertx).build();
-    return DemoSchema.create(pool).eventually(pool::close);
+        .connectingTo(url.connectOptions()).using(vertx).build();
+    return DemoSchema.create(pool).eventually(pool::close)
+        .recover(err -> Future.failedFuture(ConnectionErrors.refused(url.endpoint(), err)));
   }
 
   private Future<Void> deploy(Supplier<io.vertx.core.Deployable> verticle, int instances) {

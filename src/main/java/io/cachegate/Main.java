@@ -4,6 +4,7 @@ import io.cachegate.config.ConfigException;
 import io.cachegate.config.ConfigLoader;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.embedded.EmbeddedServices;
+import io.cachegate.support.ConnectionErrors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,9 +98,12 @@ public final class Main {
   }
 
   private static void fail(Throwable e) {
-    String msg = e instanceof ConfigException ? "configuration error: " + e.getMessage() : "cannot start: " + e;
-    System.err.println("cachegate: " + msg);
-    if (!(e instanceof ConfigException)) log.error("start-up failed", e);
+    // a refused connection (ConnectionErrors.Refused) is one sentence already: no stack trace for it
+    String msg = e instanceof ConfigException ? "configuration error: " + e.getMessage()
+        : e instanceof ConnectionErrors.Refused ? "cannot start: " + e.getMessage() : "cannot start: " + e;
+    System.err.println("cachegate: " + ConnectionErrors.redact(msg));
+    if (e instanceof ConnectionErrors.Refused) log.debug("start-up failed", e);
+    else if (!(e instanceof ConfigException)) log.error("start-up failed", e);
     System.exit(e instanceof ConfigException ? 2 : 1); // the shutdown hook stops the embedded servers
   }
 

@@ -7,7 +7,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.pgclient.PgBuilder;
-import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
@@ -24,7 +23,7 @@ final class DemoApi {
 
   DemoApi(Vertx vertx, String postgresUrl) {
     this.pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(2).setName("cachegate-demo"))
-        .connectingTo(PgConnectOptions.fromUri(postgresUrl)).using(vertx).build();
+        .connectingTo(io.cachegate.config.PostgresUrl.parse(postgresUrl).connectOptions()).using(vertx).build();
   }
 
   Future<Void> close() {

@@ -33,6 +33,7 @@ import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.rules.Targets;
 import io.cachegate.support.Backoff;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -80,6 +81,7 @@ public final class CacheVerticle extends VerticleBase {
   private long trimTimer = -1;
   private boolean up = true;       // false from a connection-level failure until a probe answers
   private String lastError = "";
+  private ConnectionErrors.Endpoint endpoint;
   private boolean stopped;
 
   /**
@@ -99,6 +101,7 @@ public final class CacheVerticle extends VerticleBase {
   public Future<?> start() {
     ns = config.redis().namespace();
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
+    endpoint = RedisFactory.endpoint(config.redis());
     redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName);
     serve(Addresses.CACHE_INVALIDATE, this::invalidate);
     serve(Addresses.CACHE_TOUCH, this::touch);
@@ -160,8 +163,12 @@ public final class CacheVerticle extends VerticleBase {
         } else if (ar.cause() instanceof CacheFailure cf) {
           msg.fail(cf.failure.status, cf.getMessage());
         } else {
-          if (!(ar.cause() instanceof Response)) down(ar.cause()); // a Redis error reply means Redis is up
-          msg.fail(Failure.UNAVAILABLE.status, "Redis unavailable: " + ar.cause().getMessage());
+          if (!(ar.cause() instanceof Response)) { // a Redis error reply means Redis is up
+            down(ar.cause());
+            msg.fail(Failure.UNAVAILABLE.status, lastError);
+          } else {
+            msg.fail(Failure.UNAVAILABLE.status, "Redis unavailable: " + ar.cause().getMessage());
+          }
         }
       });
     });
@@ -346,7 +353,7 @@ public final class CacheVerticle extends VerticleBase {
         .map(r -> new Health("redis", true, new JsonObject()))
         .otherwise(err -> {
           down(err);
-          return new Health("redis", false, new JsonObject().put("error", String.valueOf(err.getMessage())));
+          return new Health("redis", false, new JsonObject().put("error", ConnectionErrors.explain(endpoint, err)));
         });
   }
 
@@ -359,7 +366,7 @@ public final class CacheVerticle extends VerticleBase {
    * rebuild the client with backoff until a PING answers.
    */
   private void down(Throwable err) {
-    lastError = String.valueOf(err.getMessage());
+    lastError = ConnectionErrors.explain(endpoint, err);
     if (!up || stopped) return;
     up = false;
     log.warn("Redis is unreachable ({}); failing fast and reconnecting with backoff", lastError);
@@ -379,7 +386,7 @@ public final class CacheVerticle extends VerticleBase {
         log.info("Redis is reachable again");
         vertx.eventBus().publish(Addresses.REDIS_STATE, new RedisState(true, null));
       }).onFailure(err -> {
-        lastError = String.valueOf(err.getMessage());
+        lastError = ConnectionErrors.explain(endpoint, err);
         probe();
       });
     });

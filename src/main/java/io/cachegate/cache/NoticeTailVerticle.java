@@ -7,6 +7,7 @@ import io.cachegate.bus.Messages.Notices;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.Backoff;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.redis.client.Command;
@@ -68,7 +69,8 @@ public final class NoticeTailVerticle extends VerticleBase {
     client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId());
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
-      log.warn("notice stream not reachable at start ({}); retrying in the background", err.getMessage());
+      log.warn("notice stream not reachable at start ({}); retrying in the background",
+          ConnectionErrors.explain(RedisFactory.endpoint(config.redis()), err));
       retry();
       return Future.succeededFuture();
     });
@@ -140,7 +142,7 @@ public final class NoticeTailVerticle extends VerticleBase {
         })
         .onFailure(err -> {
           if (stopped) return;
-          log.warn("notice tail lost Redis ({}); reconnecting", err.getMessage());
+          log.warn("notice tail lost Redis ({}); reconnecting", ConnectionErrors.explain(RedisFactory.endpoint(config.redis()), err));
           retry();
         });
   }

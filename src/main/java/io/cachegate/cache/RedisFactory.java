@@ -1,19 +1,36 @@
 package io.cachegate.cache;
 
 import io.cachegate.config.GatewayConfig;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.ProtocolVersion;
 import io.vertx.redis.client.RedisOptions;
 
-/** Builds Redis clients with the gateway's pool, connect timeout and waiting-queue bounds. */
+/**
+ * Builds every Redis client of the gateway, with its pool, connect timeout and waiting-queue bounds,
+ * and for {@code rediss://} TLS: host names verified ("HTTPS" algorithm, which Vert.x 5 requires to
+ * be set), the chain checked against {@code redis.tls.caFile} (PEM) or else the JVM's default trust
+ * store. The URL's user and password are sent by the client itself ({@code HELLO 2 AUTH user password},
+ * falling back to {@code AUTH user password}).
+ */
 public final class RedisFactory {
 
   private RedisFactory() {}
 
   /** {@code name} names the pool in the metrics ({@code pool_name}); each client needs its own. */
   public static Redis create(Vertx vertx, GatewayConfig.Redis cfg, int poolSize, String name) {
+    NetClientOptions net = new NetClientOptions()
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, cfg.commandTimeoutMs()))
+        .setTcpKeepAlive(true)
+        .setTcpNoDelay(true);
+    if (cfg.url().startsWith("rediss://")) {
+      net.setSsl(true).setHostnameVerificationAlgorithm("HTTPS");
+      if (!cfg.tlsCaFile().isEmpty()) net.setTrustOptions(new PemTrustOptions().addCertPath(cfg.tlsCaFile()));
+      // else: no trust options, so the JVM's default trust store decides
+    }
     RedisOptions options = new RedisOptions()
         .setConnectionString(cfg.url())
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
@@ -22,10 +39,12 @@ public final class RedisFactory {
         .setPoolName(name)
         .setMaxPoolWaiting(poolSize * 256)
         .setMaxWaitingHandlers(4096)
-        .setNetClientOptions(new NetClientOptions()
-            .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, cfg.commandTimeoutMs()))
-            .setTcpKeepAlive(true)
-            .setTcpNoDelay(true));
+        .setNetClientOptions(net);
     return Redis.createClient(vertx, options);
+  }
+
+  /** The server these clients connect to, for {@link ConnectionErrors#explain}. */
+  public static ConnectionErrors.Endpoint endpoint(GatewayConfig.Redis cfg) {
+    return cfg.parsed().endpoint(cfg.tlsCaFile());
   }
 }

@@ -9,6 +9,7 @@ import io.cachegate.bus.Messages.RedisState;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.Backoff;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -68,6 +69,7 @@ public final class CaptureVerticle extends VerticleBase {
   private final DeliveryOptions bus;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private PgConnectOptions connect;
+  private ConnectionErrors.Endpoint endpoint;
   private Pool pool;
   private PgConnection lockConn;
   private PgSubscriber subscriber;
@@ -101,8 +103,11 @@ public final class CaptureVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    connect = PgConnectOptions.fromUri(config.postgres().url());
-    connect.addProperty("application_name", "cachegate");
+    // host, credentials, sslmode and trust as postgres.url says (application_name "cachegate" unless it
+    // names one); every copy below (lock, listener) keeps the TLS settings
+    io.cachegate.config.PostgresUrl url = config.postgres().parsed();
+    endpoint = url.endpoint();
+    connect = url.connectOptions();
     // a transaction whose client vanished is rolled back by the server, so its claimed rows come back
     connect.addProperty("idle_in_transaction_session_timeout", "60000");
     // The drain's DELETE need not wait for a WAL flush: if PostgreSQL crashed before flushing it, the
@@ -122,6 +127,8 @@ public final class CaptureVerticle extends VerticleBase {
     }));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables()))
+        // a refused connection stops start-up with one sentence (which server, why, the fix), not a trace
+        .recover(err -> Future.failedFuture(ConnectionErrors.refused(endpoint, err)))
         // the first try is part of the start, so a lone instance is ready (leading and listening) when it says so
         .compose(v -> tryLead())
         .onSuccess(v -> {
@@ -165,7 +172,7 @@ public final class CaptureVerticle extends VerticleBase {
         .transform(ar -> {
           acquiring = false;
           if (ar.failed()) {
-            log.debug("cannot try for the capture lead: {}", ar.cause().getMessage());
+            log.debug("cannot try for the capture lead: {}", ConnectionErrors.explain(endpoint, ar.cause()));
             closeLockConn();
           } else if (ar.result().iterator().next().getBoolean(0) && !stopped) {
             return lead();
@@ -249,7 +256,7 @@ public final class CaptureVerticle extends VerticleBase {
     if (stopped || s != subscriber) return;
     s.connect().onFailure(err -> {
       // PgSubscriber retries only after a connection was lost; the first connect is ours to retry
-      log.warn("cannot LISTEN yet ({}); retrying", err.getMessage());
+      log.warn("cannot LISTEN yet ({}); retrying", ConnectionErrors.explain(endpoint, err));
       vertx.setTimer(listenBackoff.next(), t -> connectListener(s));
     });
   }
@@ -453,6 +460,6 @@ public final class CaptureVerticle extends VerticleBase {
           return new Health("postgres", !leader || listening, d);
         })
         .otherwise(err -> new Health("postgres", false, new JsonObject().put("instance", config.instanceId())
-            .put("leader", leader).put("listening", listening).put("error", String.valueOf(err.getMessage()))));
+            .put("leader", leader).put("listening", listening).put("error", ConnectionErrors.explain(endpoint, err))));
   }
 }

@@ -43,6 +43,7 @@ public final class ConfigKeys {
       new Key("redis.commandTimeoutMs", Kind.LONG, 2000L),
       new Key("redis.poolSize", Kind.INT, 8),
       new Key("redis.reconnectMaxDelayMs", Kind.LONG, 5000L),
+      new Key("redis.tls.caFile", Kind.STRING, ""),
       new Key("postgres.url", Kind.STRING, ""),
       new Key("postgres.channels", Kind.JSON, new JsonArray().add("cache_invalidation")),
       new Key("postgres.poolSize", Kind.INT, 4),

@@ -23,15 +23,38 @@ public record GatewayConfig(
 
   public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
 
-  public record Redis(String url, String namespace, long commandTimeoutMs, int poolSize, long reconnectMaxDelayMs) {
+  /** {@code tlsCaFile}: {@code redis.tls.caFile}, the PEM CA bundle for rediss:// ("" = the JVM's trust store). */
+  public record Redis(String url, String namespace, long commandTimeoutMs, int poolSize, long reconnectMaxDelayMs,
+                      String tlsCaFile) {
     public boolean embedded() {
       return url.isEmpty();
+    }
+
+    /** The URL's parts (scheme, host, user); it was checked at config load. */
+    public RedisUrl parsed() {
+      return RedisUrl.parse(url);
+    }
+
+    @Override
+    public String toString() {
+      return "Redis[url=" + io.cachegate.support.ConnectionErrors.redact(url) + ", namespace=" + namespace
+          + ", tlsCaFile=" + tlsCaFile + "]"; // never the password
     }
   }
 
   public record Postgres(String url, List<String> channels, int poolSize, long queryTimeoutMs) {
     public boolean embedded() {
       return url.isEmpty();
+    }
+
+    /** The URL read as libpq reads it (TLS settings included); it was checked at config load. */
+    public PostgresUrl parsed() {
+      return PostgresUrl.parse(url);
+    }
+
+    @Override
+    public String toString() {
+      return "Postgres[url=" + io.cachegate.support.ConnectionErrors.redact(url) + ", channels=" + channels + "]"; // never the password
     }
   }
 
@@ -82,19 +105,26 @@ public record GatewayConfig(
   static GatewayConfig from(JsonObject t, Map<String, String> env) {
     Redis redis = new Redis(str(t, "redis.url"), str(t, "redis.namespace"),
         range(t, "redis.commandTimeoutMs", 10, 600_000), (int) range(t, "redis.poolSize", 1, 1024),
-        range(t, "redis.reconnectMaxDelayMs", 10, 600_000));
+        range(t, "redis.reconnectMaxDelayMs", 10, 600_000), str(t, "redis.tls.caFile"));
     Postgres pg = new Postgres(str(t, "postgres.url"), channels(t), (int) range(t, "postgres.poolSize", 1, 1024),
         range(t, "postgres.queryTimeoutMs", 10, 600_000));
     if (redis.embedded() != pg.embedded()) {
       throw new ConfigException(redis.embedded() ? "redis.url" : "postgres.url",
           "give both redis.url and postgres.url (external mode) or neither (embedded mode)");
     }
-    if (!redis.embedded() && !redis.url.startsWith("redis://") && !redis.url.startsWith("rediss://")) {
-      throw new ConfigException("redis.url", "must start with redis:// or rediss://");
+    if (!redis.embedded()) {
+      RedisUrl r = RedisUrl.parse(redis.url); // a bad URL stops start-up here, named, without the password
+      if (!redis.tlsCaFile.isEmpty()) {
+        if (!r.tls()) {
+          throw new ConfigException("redis.tls.caFile", "is set but redis.url is redis:// (no TLS); use rediss://, or clear redis.tls.caFile");
+        }
+        redis = new Redis(redis.url, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs,
+            CaFile.check(redis.tlsCaFile, "redis.tls.caFile", "file"));
+      }
+    } else if (!redis.tlsCaFile.isEmpty()) {
+      throw new ConfigException("redis.tls.caFile", "is set but redis.url is empty (embedded mode has no TLS)");
     }
-    if (!pg.embedded() && !pg.url.startsWith("postgresql://") && !pg.url.startsWith("postgres://")) {
-      throw new ConfigException("postgres.url", "must start with postgresql://");
-    }
+    if (!pg.embedded()) PostgresUrl.parse(pg.url); // sslmode, sslrootcert (the file must be PEM), parameters
     Http http = new Http(str(t, "http.host"), (int) range(t, "http.port", 0, 65535),
         range(t, "http.maxBodyBytes", 64, 64L * 1024 * 1024), (int) range(t, "http.instances", 0, 256),
         str(t, "http.webroot"));
@@ -196,7 +226,7 @@ public record GatewayConfig(
   /** A copy with the given service URLs (used once embedded services are up). */
   public GatewayConfig withUrls(String redisUrl, String postgresUrl) {
     return new GatewayConfig(http,
-        new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs),
+        new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs, redis.tlsCaFile),
         new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
         capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, limits, raw);
   }
