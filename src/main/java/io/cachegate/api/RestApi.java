@@ -55,6 +55,17 @@ import java.util.function.Function;
 public final class RestApi {
 
   private static final Logger log = LoggerFactory.getLogger(RestApi.class);
+  /** src/main/resources/openapi.json, read once. */
+  private static final String OPENAPI = resource("/openapi.json");
+
+  private static String resource(String name) {
+    try (var in = RestApi.class.getResourceAsStream(name)) {
+      if (in == null) throw new IllegalStateException(name + " is missing from the class path");
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -79,6 +90,11 @@ public final class RestApi {
     router.get("/metrics").method(HttpMethod.HEAD).handler(ctx -> {
       ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
       end(ctx, metrics.scrape());
+    });
+    // the OpenAPI document of these routes: public, like /health
+    router.get("/openapi.json").method(HttpMethod.HEAD).handler(ctx -> {
+      ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+      end(ctx, OPENAPI);
     });
 
     route(router, HttpMethod.PUT, "/v1/entries/:key", Scope.WRITE, body, this::put);

@@ -106,6 +106,7 @@ public final class TestGateway implements AutoCloseable {
     for (int i = 0; i + 1 < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      OpenApiCheck.get().check(method, path, r); // every REST answer must be one openapi.json describes
       return new Reply(r.statusCode(), r.body(), r);
     } catch (IOException | InterruptedException e) {
       throw new IllegalStateException(method + " " + path + ": " + e, e);
