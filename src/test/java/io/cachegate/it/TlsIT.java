@@ -121,11 +121,15 @@ class TlsIT {
 
       // every session of cg is encrypted (the pool, the leader's lock and the LISTEN connection)
       try (Connection c = DriverManager.getConnection(jdbc("app"), "postgres", ""); Statement s = c.createStatement();
-           ResultSet rs = s.executeQuery("SELECT count(*), bool_and(s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
-               + "WHERE a.usename = 'cg'")) {
+           ResultSet rs = s.executeQuery("SELECT count(*), bool_and(s.ssl), "
+               + "count(*) FILTER (WHERE a.application_name LIKE 'cachegate-leader %' AND s.ssl), "
+               + "count(*) FILTER (WHERE a.application_name LIKE 'cachegate-listener %' AND s.ssl) "
+               + "FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'cg'")) {
         rs.next();
-        assertThat(rs.getInt(1)).isGreaterThanOrEqualTo(2);
+        assertThat(rs.getInt(1)).isGreaterThanOrEqualTo(3);
         assertThat(rs.getBoolean(2)).as("all cg sessions use TLS").isTrue();
+        assertThat(rs.getInt(3)).as("the leader's lock connection uses TLS").isEqualTo(1);
+        assertThat(rs.getInt(4)).as("the LISTEN connection uses TLS").isEqualTo(1);
       }
       // the Vert.x Redis client authenticated as the URL's ACL user (the default user is off)
       String clients = redisAsCg(Request.cmd(Command.CLIENT).arg("LIST"));
