@@ -48,7 +48,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The REST control plane of CONTRACT section 3, as routes on a {@link Router}. Handlers are thin:
+ * The REST control plane (src/main/resources/openapi.json), as routes on a {@link Router}. Handlers are thin:
  * they check auth, read the request through {@link Requests}, send a command on the bus and write the
  * reply. Every refusal is a JSON error body {@code {"error", "message"}} and is counted.
  */
