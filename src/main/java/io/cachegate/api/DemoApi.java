@@ -39,7 +39,7 @@ final class DemoApi {
               .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
           RestApi.end(ctx, new JsonObject().put("products", list).encode());
         })
-        .onFailure(ctx::fail);
+        .onFailure(err -> ctx.fail(unavailable(err)));
   }
 
   void bump(RoutingContext ctx) {
@@ -58,7 +58,13 @@ final class DemoApi {
           }
           ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(product(rows.iterator().next()).encode());
         })
-        .onFailure(ctx::fail);
+        .onFailure(err -> ctx.fail(unavailable(err)));
+  }
+
+  /** PostgreSQL did not answer: a 503 to retry, like Redis being away on the other routes, never a 500. */
+  private static ApiError unavailable(Throwable err) {
+    org.slf4j.LoggerFactory.getLogger(DemoApi.class).debug("demo query failed: {}", err.getMessage());
+    return new ApiError(503, "unavailable", "PostgreSQL did not answer the demo's query; retry later");
   }
 
   private static JsonObject product(Row r) {

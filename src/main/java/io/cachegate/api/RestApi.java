@@ -138,8 +138,12 @@ public final class RestApi {
     });
   }
 
-  /** The methods the router's routes accept on {@code path}, for the Allow header of a 405. */
-  static String allowedMethods(Router router, String path) {
+  /**
+   * The methods the router's routes accept on {@code path}, for the Allow header of a 405. The router
+   * takes {@code /v1/entries/x/} for {@code /v1/entries/x}, so one trailing slash is ignored here too.
+   */
+  static String allowedMethods(Router router, String requested) {
+    String path = requested.length() > 1 && requested.endsWith("/") ? requested.substring(0, requested.length() - 1) : requested;
     java.util.Set<String> out = new java.util.TreeSet<>();
     for (Route r : router.getRoutes()) {
       if (r.getPath() == null || r.methods() == null || r.methods().isEmpty()) continue;
@@ -453,7 +457,8 @@ public final class RestApi {
       case 405 -> "method_not_allowed";
       case 413 -> "body_too_large";
       case 415 -> "unsupported_media_type";
-      default -> "internal_error";
+      case 417 -> "expectation_failed";
+      default -> status < 500 ? "bad_request" : "internal_error";
     };
   }
 
@@ -462,6 +467,7 @@ public final class RestApi {
       case 404 -> "no such route";
       case 405 -> "method not allowed on this route";
       case 413 -> "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)";
+      case 417 -> "only the Expect value 100-continue is understood";
       case 500 -> "internal error";
       default -> "request refused";
     };
