@@ -14,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
@@ -92,6 +93,8 @@ public final class CaptureVerticle extends VerticleBase {
   private long lastRows;
   private long lastRowsAt = System.currentTimeMillis();
   private double drainRate;
+  /** "table trigger" of each capture trigger last found missing or disabled (measure()). */
+  private List<String> inactiveTriggers = List.of();
 
   public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics) {
     this.config = config;
@@ -424,6 +427,7 @@ public final class CaptureVerticle extends VerticleBase {
     drainRate = (rows - lastRows) * 1000.0 / Math.max(1, now - lastRowsAt);
     lastRows = rows;
     lastRowsAt = now;
+    checkTriggers();
     if (!leader) {
       metrics.outboxDepth.set(-1);
       metrics.outboxOldestMs.set(-1);
@@ -438,6 +442,32 @@ public final class CaptureVerticle extends VerticleBase {
           metrics.notifyQueuePpm.set(Math.round(r.getDouble("queue_usage") * 1e6));
         })
         .onFailure(err -> log.debug("capture status not measured: {}", err.getMessage()));
+  }
+
+  /**
+   * Every instance looks for capture triggers that went missing or were disabled after start-up
+   * (they are not put back behind the user's back: a user may have disabled one on purpose for a
+   * load; start-up puts them back). Logged when the set changes, counted in a gauge, shown in /health.
+   */
+  private void checkTriggers() {
+    if (config.capture().tables().isEmpty()) {
+      metrics.inactiveTriggers.set(0);
+      return;
+    }
+    pool.preparedQuery(OutboxSchema.INACTIVE_TRIGGERS).execute(OutboxSchema.inactiveTriggersOf(config.capture().tables().keySet()))
+        .timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
+        .onSuccess(rows -> {
+          List<String> found = new ArrayList<>();
+          for (Row r : rows) found.add(r.getString("rel") + " " + r.getString("name"));
+          if (!found.equals(inactiveTriggers)) {
+            if (found.isEmpty()) log.info("capture triggers are all in place again");
+            else log.warn("capture triggers missing or disabled: {}; writes to these tables are not captured until they are back "
+                + "(restart the gateway to reinstall them; docs/reliability.md, 'Writes that bypass capture')", found);
+          }
+          inactiveTriggers = List.copyOf(found);
+          metrics.inactiveTriggers.set(found.size());
+        })
+        .onFailure(err -> log.debug("capture triggers not checked: {}", err.getMessage()));
   }
 
   private Future<Health> health() {
@@ -455,7 +485,8 @@ public final class CaptureVerticle extends VerticleBase {
               .put("oldestPendingMs", r.getLong("oldest_ms"))
               .put("notifyQueueUsage", r.getDouble("queue_usage"))
               .put("drainRatePerSec", Math.round(drainRate * 10) / 10.0)
-              .put("reconnects", metrics.count("cachegate.capture.reconnects"));
+              .put("reconnects", metrics.count("cachegate.capture.reconnects"))
+              .put("inactiveTriggers", new JsonArray(inactiveTriggers));
           // a follower is healthy when PostgreSQL answers; the leader also needs its LISTEN
           return new Health("postgres", !leader || listening, d);
         })

@@ -69,6 +69,22 @@ public final class OutboxSchema {
                  AND ((l.classid::bigint << 32) | l.objid::bigint) = %d
                LIMIT 1) AS leader""".formatted(LEADER_LOCK);
 
+  /**
+   * The capture triggers of the given tables ({@code $1}) that are missing or do not fire always, as
+   * rows {@code (rel, name)}: someone disabled one, or dropped and re-created a table (pg_restore, a
+   * migration), after start-up installed them. Writes there are not captured until they are back.
+   */
+  static final String INACTIVE_TRIGGERS = """
+      SELECT r.rel, t.name FROM unnest($1::text[]) AS r(rel), unnest($2::text[]) AS t(name)
+      WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
+                        WHERE g.tgrelid = to_regclass(r.rel) AND g.tgname = t.name AND g.tgenabled = 'A')
+      ORDER BY 1, 2""";
+
+  /** The parameters of {@link #INACTIVE_TRIGGERS} for the watched tables. */
+  static Tuple inactiveTriggersOf(Collection<String> tables) {
+    return Tuple.tuple().addArrayOfString(tables.toArray(new String[0])).addArrayOfString(new String[] {TRIGGER, TRUNCATE_TRIGGER});
+  }
+
   private OutboxSchema() {}
 
   /** The function name for a watched table: {@code capture__users}, {@code capture__shop__orders}. */
@@ -144,7 +160,7 @@ public final class OutboxSchema {
     }
     return chain.compose(v -> conn.preparedQuery("""
             SELECT t.tgrelid::regclass::text AS rel, t.tgname AS name, obj_description(t.oid, 'pg_trigger') AS note
-            FROM pg_trigger t WHERE t.tgname = ANY($1)""").execute(Tuple.of(new String[] {TRIGGER, TRUNCATE_TRIGGER})))
+            FROM pg_trigger t WHERE t.tgname = ANY($1)""").execute(Tuple.tuple().addArrayOfString(new String[] {TRIGGER, TRUNCATE_TRIGGER})))
         .compose(rows -> {
           Set<String> wanted = tables.keySet();
           Future<Void> drops = Future.succeededFuture();

@@ -28,6 +28,8 @@ public final class GatewayMetrics {
   /** pg_notification_queue_usage() in millionths. */
   public final AtomicLong notifyQueuePpm = new AtomicLong(-1);
   public final AtomicLong leader = new AtomicLong();
+  /** Capture triggers of watched tables found missing or not firing always (-1: not measured yet). */
+  public final AtomicLong inactiveTriggers = new AtomicLong(-1);
   private final Counter hits;
   private final Counter misses;
   private final Counter sets;
@@ -62,6 +64,8 @@ public final class GatewayMetrics {
         .description("age of the oldest change still in the outbox (measured by the leader; -1 on followers)").register(registry);
     Gauge.builder("cachegate_capture_notify_queue_usage", notifyQueuePpm, v -> v.get() < 0 ? -1 : v.get() / 1e6)
         .description("pg_notification_queue_usage(), 0 to 1").register(registry);
+    Gauge.builder("cachegate_capture_triggers_inactive", inactiveTriggers, AtomicLong::get)
+        .description("capture triggers of watched tables missing or disabled (writes there are not captured); -1 not measured").register(registry);
     Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
         .description("1 when this instance leads the capture").register(registry);
     // registered here, once, off the hot paths; those that stay at zero until something goes wrong

@@ -90,11 +90,19 @@ class SchemaIT {
   }
 
   @Test
-  void aTriggerDisabledByHandIsEnabledAgainOnStart() {
+  void aTriggerDisabledByHandIsReportedAndEnabledAgainOnStart() {
     String db = TestServices.newDatabase();
     try (TestGateway first = TestGateway.start(new JsonObject(), Map.of(), db)) {
       first.sql("ALTER TABLE products DISABLE TRIGGER cachegate_capture");
       assertThat(triggers(first)).containsEntry("cachegate_capture", "D");
+      // the running gateway notices within a status interval: /health and a gauge say so
+      Await.until("/health to name the disabled trigger", 10_000, () -> first.call("GET", "/health", null).json()
+          .getJsonObject("postgres").getJsonArray("inactiveTriggers").contains("products cachegate_capture"));
+      assertThat(first.call("GET", "/metrics", null).body()).contains("cachegate_capture_triggers_inactive 1.0");
+      first.sql("ALTER TABLE products ENABLE ALWAYS TRIGGER cachegate_capture");
+      Await.until("/health to show every trigger back", 10_000, () -> first.call("GET", "/health", null).json()
+          .getJsonObject("postgres").getJsonArray("inactiveTriggers").isEmpty());
+      first.sql("ALTER TABLE products DISABLE TRIGGER cachegate_capture");
     }
     try (TestGateway gw = TestGateway.start(new JsonObject(), Map.of(), db)) {
       assertThat(triggers(gw)).containsEntry("cachegate_capture", "A");
