@@ -22,8 +22,7 @@ class PostgresRestartIT {
 
   @Test
   void changesAroundARestartAreInvalidated() throws Exception {
-    try (EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1")
-        .setServerConfig("synchronous_commit", "on").start()) {
+    try (EmbeddedPostgres pg = TestServices.postgresBuilder().start()) { // this leg's version
       String url = "postgresql://127.0.0.1:" + pg.getPort() + "/postgres?user=postgres";
       JsonObject cfg = new JsonObject().put("capture", new JsonObject()
           .put("reconnectMinDelayMs", 100).put("reconnectMaxDelayMs", 1000).put("leaderPollMs", 200));
