@@ -273,7 +273,7 @@ public final class PostgresUrl {
 
   /** {@code host:port}, an IPv6 address in brackets. */
   public String hostPort() {
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    return ConnectionErrors.hostPort(host, port);
   }
 
   public String user() {

@@ -83,7 +83,7 @@ public final class RedisUrl {
 
   /** {@code host:port}, an IPv6 address in brackets. */
   public String hostPort() {
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    return ConnectionErrors.hostPort(host, port);
   }
 
   /** The ACL user, or {@code default} when the URL names none. */

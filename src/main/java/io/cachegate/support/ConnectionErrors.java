@@ -46,6 +46,11 @@ public final class ConnectionErrors {
   }
 
   /** {@link #explain} as an exception (kept as is when it already is one). */
+  /** {@code host:port}, an IPv6 address in brackets: how a server is named in every message. */
+  public static String hostPort(String host, int port) {
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+  }
+
   public static Refused refused(Endpoint to, Throwable err) {
     if (err instanceof Refused r) return r;
     return new Refused(explain(to, err), err);
