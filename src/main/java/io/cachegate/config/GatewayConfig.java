@@ -219,6 +219,13 @@ public record GatewayConfig(
     return host + "-" + ProcessHandle.current().pid() + "-" + Integer.toHexString(new java.security.SecureRandom().nextInt(0x10000));
   }
 
+  /** Without {@link #raw()}: the merged tree holds the URLs as given, passwords included. */
+  @Override
+  public String toString() {
+    return "GatewayConfig[instance=" + instanceId + ", http=" + http + ", redis=" + redis + ", postgres=" + postgres
+        + ", auth=" + auth + ", tables=" + capture.tables().keySet() + "]";
+  }
+
   public boolean embedded() {
     return redis.embedded();
   }

@@ -73,6 +73,13 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theConfigurationNeverPrintsAPassword() {
+    GatewayConfig c = ConfigLoader.fromTree(new JsonObject().put("auth", new JsonObject().put("enabled", false)),
+        Map.of("CACHEGATE_REDIS_URL", "redis://cg:redis-pw-123@127.0.0.1:1", "CACHEGATE_POSTGRES_URL", "postgresql://cg:pg-pw-456@127.0.0.1:1/x"));
+    assertThat(c.toString()).doesNotContain("redis-pw-123").doesNotContain("pg-pw-456").contains("127.0.0.1");
+  }
+
+  @Test
   void envNamesFollowThePath() {
     assertThat(ConfigKeys.find("http.maxBodyBytes").envName()).isEqualTo("CACHEGATE_HTTP_MAX_BODY_BYTES");
     assertThat(ConfigKeys.find("redis.url").envName()).isEqualTo("CACHEGATE_REDIS_URL");
