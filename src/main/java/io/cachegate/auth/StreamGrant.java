@@ -10,7 +10,9 @@ import java.util.List;
  * What a stream client may subscribe to: the {@code cg} claim of its token, or everything (an API key
  * with the read scope, or auth off). A pattern ending in {@code *} allows every name starting with
  * what precedes it; {@code *} alone allows all. A prefix subscription is allowed only when every key it
- * could cover is allowed: the prefix itself must start with an allowed pattern's stem. Immutable.
+ * could cover is allowed: the prefix itself must start with an allowed pattern's stem. An entry of
+ * {@code prefixes} names a prefix its holder may subscribe to, so {@code session:} allows the prefix
+ * {@code session:} and everything under it, as {@code session:*} does. Immutable.
  */
 public record StreamGrant(List<String> keys, List<String> tags, List<String> prefixes, long expiresAtMs) {
 
@@ -35,7 +37,7 @@ public record StreamGrant(List<String> keys, List<String> tags, List<String> pre
 
   /** A key subscription: allowed by a key pattern (or a prefix pattern, which covers every key under it). */
   public boolean allowsKey(String key) {
-    return matches(keys, key) || coversByStem(prefixes, key);
+    return matches(keys, key) || underPrefix(key);
   }
 
   public boolean allowsTag(String tag) {
@@ -48,7 +50,16 @@ public record StreamGrant(List<String> keys, List<String> tags, List<String> pre
    * requested prefix starts with its stem.
    */
   public boolean allowsPrefix(String prefix) {
-    return coversByStem(keys, prefix) || coversByStem(prefixes, prefix);
+    return coversByStem(keys, prefix) || underPrefix(prefix);
+  }
+
+  /** {@code name} starts with an allowed prefix (with or without its trailing {@code *}). */
+  private boolean underPrefix(String name) {
+    for (String p : prefixes) {
+      String stem = p.endsWith("*") ? p.substring(0, p.length() - 1) : p;
+      if (name.startsWith(stem)) return true;
+    }
+    return false;
   }
 
   /** Every notice in full ({@code "all": true}). */
