@@ -69,25 +69,51 @@ public final class ConfigLoader {
       for (Object k : keys) if (k instanceof JsonObject o && o.getValue("tokenEnv") instanceof String named) known.add(named);
     }
     for (String name : new TreeSet<>(env.keySet())) {
-      if (name.startsWith(ENV_PREFIX) && !known.contains(name)) {
+      if (name.startsWith(ENV_PREFIX) && !known.contains(name) && !serviceLink(name, env.get(name))) {
         throw new ConfigException(name, "unknown environment variable: no configuration key has this name"
             + " (did you mean " + nearest(name, known) + "? config/gateway.yaml lists every key)");
       }
     }
   }
 
-  /** The candidate with the smallest edit distance to {@code name}. */
+  /**
+   * A variable Kubernetes (service links, on by default) or Docker links put into every container for
+   * a service whose name starts with {@code cachegate}: {@code CACHEGATE_SERVICE_HOST},
+   * {@code CACHEGATE_REDIS_SERVICE_PORT_HTTP}, {@code CACHEGATE_PORT=tcp://10.0.0.11:8080},
+   * {@code CACHEGATE_PORT_8080_TCP_ADDR}. None of them is ours; refusing them would stop every pod.
+   */
+  static boolean serviceLink(String name, String value) {
+    if (SERVICE_LINK.matcher(name).matches()) return true;
+    return name.endsWith("_PORT") && value != null && value.matches("(tcp|udp|sctp)://.*");
+  }
+
+  private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(
+      "[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)");
+
+  /**
+   * The candidate with the smallest edit distance to {@code name}; of equally near ones, the one that
+   * shares the longest ending with it ({@code CACHEGATE_PORT} -> {@code CACHEGATE_HTTP_PORT}).
+   */
   static String nearest(String name, Collection<String> candidates) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
+    int bestSuffix = -1;
     for (String c : candidates) {
       int d = editDistance(name, c);
-      if (d < bestDistance) {
+      int suffix = commonSuffix(name, c);
+      if (d < bestDistance || (d == bestDistance && suffix > bestSuffix)) {
         best = c;
         bestDistance = d;
+        bestSuffix = suffix;
       }
     }
     return best;
+  }
+
+  private static int commonSuffix(String a, String b) {
+    int n = 0;
+    while (n < a.length() && n < b.length() && a.charAt(a.length() - 1 - n) == b.charAt(b.length() - 1 - n)) n++;
+    return n;
   }
 
   private static int editDistance(String a, String b) {

@@ -265,8 +265,9 @@ public record GatewayConfig(
     if (!(v instanceof Number n) || (n.doubleValue() != Math.rint(n.doubleValue()))) {
       throw new ConfigException(path, "must be a whole number, got " + v);
     }
-    long l = n.longValue();
-    if (l < min || l > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + l);
+    // beyond a long (Jackson's BigInteger) is out of range, never wrapped into it
+    long l = Math.abs(n.doubleValue()) >= 0x1p62 ? (n.doubleValue() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE) : n.longValue();
+    if (l < min || l > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + v);
     return l;
   }
 

@@ -46,6 +46,9 @@ class ConfigLoaderTest {
         .hasMessageStartingWith("http.prot: unknown");
     assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject().put("http", new JsonObject().put("port", 70000)), Map.of()))
         .hasMessageStartingWith("http.port:");
+    // 2^64 + 8080 wraps to 8080 in a long: refused, not taken as 8080
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject().put("http", new JsonObject()
+        .put("port", new java.math.BigInteger("18446744073709559696"))), Map.of())).hasMessageStartingWith("http.port: must be between");
     assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_CACHE_DEFAULT_TTL", "soon")))
         .hasMessageStartingWith("cache.defaultTtl:");
     JsonObject badRule = new JsonObject().put("keys", new io.vertx.core.json.JsonArray().add("user:{id"));
@@ -65,6 +68,13 @@ class ConfigLoaderTest {
         .hasMessageContaining("did you mean CACHEGATE_HTTP_MAX_BODY_BYTES?");
     // other variables are none of ours; the log level and variables the config names for secrets are known
     ConfigLoader.fromTree(new JsonObject(), Map.of("PATH", "/bin", "CACHEGATEWAY", "x", "CACHEGATE_LOG_LEVEL", "DEBUG"));
+    // what Kubernetes service links (on by default) put into a pod for services named cachegate, cachegate-redis
+    ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_SERVICE_HOST", "10.0.0.11", "CACHEGATE_SERVICE_PORT", "8080",
+        "CACHEGATE_SERVICE_PORT_HTTP", "8080", "CACHEGATE_PORT", "tcp://10.0.0.11:8080", "CACHEGATE_PORT_8080_TCP", "tcp://10.0.0.11:8080",
+        "CACHEGATE_PORT_8080_TCP_PROTO", "tcp", "CACHEGATE_PORT_8080_TCP_PORT", "8080", "CACHEGATE_PORT_8080_TCP_ADDR", "10.0.0.11",
+        "CACHEGATE_REDIS_PORT", "tcp://10.0.0.12:6379", "CACHEGATE_REDIS_SERVICE_HOST", "10.0.0.12"));
+    assertThatThrownBy(() -> ConfigLoader.fromTree(new JsonObject(), Map.of("CACHEGATE_PORT", "8080")))
+        .hasMessageContaining("did you mean CACHEGATE_HTTP_PORT?");
     JsonObject auth = new JsonObject().put("auth", new JsonObject().put("jwt", new JsonObject().put("secretEnv", "CACHEGATE_JWT_SECRET"))
         .put("apiKeys", new io.vertx.core.json.JsonArray().add(new JsonObject().put("name", "ops").put("tokenEnv", "CACHEGATE_KEY_OPS")
             .put("scopes", new io.vertx.core.json.JsonArray().add("admin")))));
