@@ -79,6 +79,15 @@ public final class PostgresUrl {
     else throw new ConfigException(KEY, "must start with postgresql://");
     if (rest.indexOf('#') >= 0) throw new ConfigException(KEY, "must not contain '#' (percent-encode it as %23)");
 
+    // the user info runs to the last '@': a password someone forgot to percent-encode ('/', '?', '&',
+    // '@' in it) then still ends up in the password, not in the host, port or parameters, where the
+    // messages below would repeat it
+    String userInfo = null;
+    int at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      userInfo = rest.substring(0, at);
+      rest = rest.substring(at + 1);
+    }
     String query = null;
     int q = rest.indexOf('?');
     if (q >= 0) {
@@ -90,12 +99,6 @@ public final class PostgresUrl {
     if (slash >= 0) {
       path = rest.substring(slash + 1);
       rest = rest.substring(0, slash);
-    }
-    String userInfo = null;
-    int at = rest.lastIndexOf('@');
-    if (at >= 0) {
-      userInfo = rest.substring(0, at);
-      rest = rest.substring(at + 1);
     }
 
     String user = null;

@@ -45,21 +45,24 @@ public final class ConnectionErrors {
     }
   }
 
-  /** {@link #explain} as an exception (kept as is when it already is one). */
   /** {@code host:port}, an IPv6 address in brackets: how a server is named in every message. */
   public static String hostPort(String host, int port) {
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
   }
 
+  /** {@link #explain} as an exception (kept as is when it already is one). */
   public static Refused refused(Endpoint to, Throwable err) {
     if (err instanceof Refused r) return r;
     return new Refused(explain(to, err), err);
   }
 
-  private static final Pattern USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)([^:/@\\s]*):[^@\\s]*@");
+  private static final Pattern USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)([^:/@\\s]*):\\S*@"); // to the last @: a raw @ may be in the password
   private static final Pattern PASSWORD_PARAM = Pattern.compile("(?i)([?&]password=)[^&\\s]*");
 
-  /** {@code scheme://user:secret@host} -> {@code scheme://user:***@host}; {@code ?password=x} -> {@code ?password=***}. */
+  /**
+   * {@code scheme://user:secret@host} -> {@code scheme://user:***@host} (up to the last {@code @} of the
+   * word, so a password with a raw {@code @} is hidden whole); {@code ?password=x} -> {@code ?password=***}.
+   */
   public static String redact(String text) {
     if (text == null) return null;
     String out = USERINFO.matcher(text).replaceAll("$1$2:***@");

@@ -187,6 +187,20 @@ class PostgresUrlTest {
     assertThat(ConnectionErrors.redact("x rediss://cg:s3cr3t@h:1 and postgresql://u:p%40ss@h/db?password=zz&sslmode=require"))
         .isEqualTo("x rediss://cg:***@h:1 and postgresql://u:***@h/db?password=***&sslmode=require");
     assertThat(ConnectionErrors.redact("redis://:s3cr3t@h")).isEqualTo("redis://:***@h");
+    assertThat(ConnectionErrors.redact("postgresql://cg:p@ss@db/app")).isEqualTo("postgresql://cg:***@db/app");
+  }
+
+  @Test
+  void aPasswordWithRawReservedCharactersStaysThePasswordAndIsNeverRepeated() {
+    for (String pw : new String[] {"hunter/2", "ab?cd", "x&y=z", "p@ss", "1234/x"}) {
+      PostgresUrl u = PostgresUrl.parse("postgresql://cg:" + pw + "@db.example.com:5432/app?sslmode=require");
+      assertThat(u.host()).as(pw).isEqualTo("db.example.com");
+      assertThat(u.port()).as(pw).isEqualTo(5432);
+      assertThat(u.database()).as(pw).isEqualTo("app");
+      assertThat(u.toString()).as(pw).doesNotContain(pw);
+    }
+    assertThatThrownBy(() -> PostgresUrl.parse("postgresql://cg:hunter/2@db:99999/app"))
+        .hasMessageContaining("99999").satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter"));
   }
 
   private static JsonObject tree(String redisUrl, String postgresUrl) {
