@@ -6,6 +6,7 @@ import io.cachegate.bus.Messages.InvalidateCommand;
 import io.cachegate.bus.Messages.InvalidateResult;
 import io.cachegate.bus.Messages.Invalidation;
 import io.cachegate.bus.Messages.RedisState;
+import io.cachegate.config.ConfigException;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.Backoff;
@@ -131,7 +132,8 @@ public final class CaptureVerticle extends VerticleBase {
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables()))
         // a refused connection stops start-up with one sentence (which server, why, the fix), not a trace
-        .recover(err -> Future.failedFuture(ConnectionErrors.refused(endpoint, err)))
+        // (the installer's own findings, such as a missing table or column, are configuration errors: exit 2)
+        .recover(err -> Future.failedFuture(err instanceof ConfigException ? err : ConnectionErrors.refused(endpoint, err)))
         // the first try is part of the start, so a lone instance is ready (leading and listening) when it says so
         .compose(v -> tryLead())
         .onSuccess(v -> {

@@ -89,7 +89,8 @@ public final class OutboxSchema {
 
   /** The function name for a watched table: {@code capture__users}, {@code capture__shop__orders}. */
   static String functionName(String table) {
-    return "capture__" + table.replace(".", "__");
+    // PostgreSQL folds the unquoted name to lower case, and pg_proc is looked up by the folded name
+    return "capture__" + table.toLowerCase(java.util.Locale.ROOT).replace(".", "__");
   }
 
   /**
@@ -129,7 +130,10 @@ public final class OutboxSchema {
   }
 
   public static Future<Void> install(Pool pool, String wakeupChannel, Map<String, InvalidationRule> tables) {
-    return pool.withTransaction(conn -> conn.query("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")").execute()
+    // READ COMMITTED whatever the database's default: each statement after the lock must see what an
+    // instance that held the lock before committed (a repeatable-read snapshot taken before the wait would not)
+    return pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute()
+        .compose(v -> conn.query("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")").execute())
         .compose(v -> conn.query("CREATE SCHEMA IF NOT EXISTS cachegate").execute())
         .compose(v -> conn.query("""
             CREATE TABLE IF NOT EXISTS cachegate.outbox (
