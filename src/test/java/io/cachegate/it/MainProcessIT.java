@@ -144,10 +144,14 @@ class MainProcessIT {
       Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path"), "io.cachegate.Main", "-c", bad.toString())
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(p.exitValue()).isEqualTo(2);
-      assertThat(err).contains("http.port");
+      try {
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(err).contains("http.port");
+      } finally {
+        stopAll(p); // only if it did not exit by itself
+      }
     } finally {
       Files.deleteIfExists(bad);
     }
@@ -159,9 +163,19 @@ class MainProcessIT {
         "-cp", System.getProperty("java.class.path"), "io.cachegate.Main").redirectOutput(ProcessBuilder.Redirect.DISCARD);
     pb.environment().put("CACHEGATE_REDIS_MOD", "cluster");
     Process p = pb.start();
-    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.exitValue()).isEqualTo(2);
-    assertThat(err).contains("CACHEGATE_REDIS_MOD").contains("unknown environment variable");
+    try {
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.exitValue()).isEqualTo(2);
+      assertThat(err).contains("CACHEGATE_REDIS_MOD").contains("unknown environment variable");
+    } finally {
+      stopAll(p); // only if it did not exit by itself (it would have started embedded servers)
+    }
+  }
+
+  /** The process and everything it started, by pid, when it is still running. */
+  private static void stopAll(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
   }
 }

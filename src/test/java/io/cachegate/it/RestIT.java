@@ -84,7 +84,10 @@ class RestIT {
         if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(h.substring(15).trim());
       }
       char[] body = new char[length];
-      for (int read = 0; read < length; ) read += in.read(body, read, length - read);
+      for (int read = 0, n; read < length; read += n) {
+        n = in.read(body, read, length - read);
+        if (n < 0) throw new AssertionError("the answer ended after " + read + " of " + length + " body characters");
+      }
       assertThat(new JsonObject(new String(body)).getString("error")).isEqualTo("expectation_failed");
     }
     assertThat(gw.exists("expect:1")).isFalse();

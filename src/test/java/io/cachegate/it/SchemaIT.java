@@ -109,6 +109,35 @@ class SchemaIT {
     }
   }
 
+  @Test
+  void aRestartRewritesNothingAndAFunctionThatIsNoLongerSecurityDefinerIsPutRight() {
+    String db = TestServices.newDatabase();
+    String objects = "SELECT string_agg(x, ',' ORDER BY x) FROM ("
+        + " SELECT 'trigger ' || tgname || ' ' || oid || ' ' || xmin AS x FROM pg_trigger WHERE tgname LIKE 'cachegate%'"
+        + " UNION ALL SELECT 'function ' || proname || ' ' || oid || ' ' || xmin FROM pg_proc WHERE proname LIKE 'capture__%') o";
+    String before;
+    try (TestGateway first = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      before = one(first, objects);
+    }
+    try (TestGateway second = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      assertThat(one(second, objects)).as("no trigger or function rewritten (same oid and xmin)").isEqualTo(before);
+      second.sql("ALTER FUNCTION cachegate.capture__products() SECURITY INVOKER RESET search_path");
+    }
+    try (TestGateway third = TestGateway.start(new JsonObject(), Map.of(), db)) {
+      assertThat(one(third, "SELECT prosecdef::text || ' ' || array_to_string(proconfig, ';') FROM pg_proc WHERE proname = 'capture__products'"))
+          .isEqualTo("true search_path=pg_catalog, pg_temp");
+    }
+  }
+
+  private static String one(TestGateway gw, String query) {
+    try (Connection c = gw.jdbc(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(query)) {
+      r.next();
+      return r.getString(1);
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The cachegate triggers on products: name -> tgenabled (O origin, A always, D disabled, R replica). */
   private static Map<String, String> triggers(TestGateway gw) {
     Map<String, String> out = new TreeMap<>();

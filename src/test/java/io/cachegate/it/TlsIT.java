@@ -124,9 +124,11 @@ class TlsIT {
            ResultSet rs = s.executeQuery("SELECT count(*), bool_and(s.ssl), "
                + "count(*) FILTER (WHERE a.application_name LIKE 'cachegate-leader %' AND s.ssl), "
                + "count(*) FILTER (WHERE a.application_name LIKE 'cachegate-listener %' AND s.ssl) "
-               + "FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'cg'")) {
+               + "FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'cg'"
+               // this gateway's sessions only: another test's stopped gateway may still have a backend exiting
+               + " AND a.application_name LIKE '% " + config.instanceId() + "'")) {
         rs.next();
-        assertThat(rs.getInt(1)).isGreaterThanOrEqualTo(3);
+        assertThat(rs.getInt(1)).isGreaterThanOrEqualTo(2);
         assertThat(rs.getBoolean(2)).as("all cg sessions use TLS").isTrue();
         assertThat(rs.getInt(3)).as("the leader's lock connection uses TLS").isEqualTo(1);
         assertThat(rs.getInt(4)).as("the LISTEN connection uses TLS").isEqualTo(1);
