@@ -50,7 +50,7 @@ public final class Requests {
     JsonObject params = body.getValue("params") == null ? new JsonObject() : object(body, "params");
     long ttl;
     if (body.getValue("ttl") != null) {
-      ttl = wholeNumber(body, "ttl");
+      ttl = wholeNumber(body, "ttl", "seconds");
       if (ttl < 1 || ttl > config.cache().maxTtl()) {
         throw ApiError.badRequest("ttl must be between 1 and " + config.cache().maxTtl() + " seconds");
       }
@@ -74,7 +74,7 @@ public final class Requests {
     String lease = body.getValue("lease") == null ? null : string(body, "lease");
     long computeMs = 0;
     if (body.getValue("computeMs") != null) {
-      computeMs = wholeNumber(body, "computeMs");
+      computeMs = wholeNumber(body, "computeMs", "milliseconds");
       if (computeMs < 1 || computeMs > 3_600_000) throw ApiError.badRequest("computeMs must be between 1 and 3600000");
     }
     boolean ttlExplicit = body.getValue("ttl") != null;
@@ -126,7 +126,7 @@ public final class Requests {
 
   public static long tokenTtl(JsonObject body, long maxTtl) {
     if (body.getValue("ttl") == null) return Math.min(3600, maxTtl);
-    long ttl = wholeNumber(body, "ttl");
+    long ttl = wholeNumber(body, "ttl", "seconds");
     if (ttl < 1 || ttl > maxTtl) throw ApiError.badRequest("ttl must be between 1 and " + maxTtl + " seconds");
     return ttl;
   }
@@ -149,7 +149,7 @@ public final class Requests {
     if (body == null) return null;
     unknownFields(body, Set.of("ttl"));
     if (body.getValue("ttl") == null) return null;
-    long ttl = wholeNumber(body, "ttl");
+    long ttl = wholeNumber(body, "ttl", "seconds");
     if (ttl < 1 || ttl > config.cache().maxTtl()) throw ApiError.badRequest("ttl must be between 1 and " + config.cache().maxTtl() + " seconds");
     return ttl;
   }
@@ -221,11 +221,17 @@ public final class Requests {
     throw ApiError.badRequest(field + " must be a JSON object");
   }
 
-  private static long wholeNumber(JsonObject body, String field) {
+  /**
+   * A whole number; one beyond a long is clamped, never wrapped (Jackson gives a BigInteger whose
+   * longValue() keeps only the low 64 bits). {@code unit} names the field's unit in the message.
+   */
+  private static long wholeNumber(JsonObject body, String field, String unit) {
     Object v = body.getValue(field);
     if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && !Double.isInfinite(n.doubleValue())) {
+      // beyond a long: out of every range the callers check, so their "between" message answers
+      if (Math.abs(n.doubleValue()) >= 0x1p62) return n.doubleValue() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
       return n.longValue();
     }
-    throw ApiError.badRequest(field + " must be a whole number of seconds");
+    throw ApiError.badRequest(field + " must be a whole number of " + unit);
   }
 }

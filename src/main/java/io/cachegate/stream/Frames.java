@@ -67,17 +67,22 @@ public final class Frames {
         if (since != null && (!(since instanceof String str) || io.cachegate.cache.NoticeIds.toStreamId(str) == null)) {
           throw new BadFrame(id, "bad_since", "since must be a notice id as sent in an invalidate frame or a subscribed position");
         }
-        Object all = o.getValue("all");
-        if (all != null && !(all instanceof Boolean)) throw new BadFrame(id, "malformed", "all must be true or false");
         return new Subscribe(id, names(o, "keys", "key", id), names(o, "tags", "tag", id), names(o, "prefixes", "prefix", id),
-            (String) since, Boolean.TRUE.equals(all));
+            (String) since, all(o, id));
       }
       case "unsubscribe":
         return new Unsubscribe(id, names(o, "keys", "key", id), names(o, "tags", "tag", id), names(o, "prefixes", "prefix", id),
-            Boolean.TRUE.equals(o.getValue("all")));
+            all(o, id));
       default:
         throw new BadFrame(id, "unknown_type", "type must be subscribe, unsubscribe or ping");
     }
+  }
+
+  /** {@code all}: absent (false), true or false; anything else is a malformed frame. */
+  private static boolean all(JsonObject o, String id) throws BadFrame {
+    Object all = o.getValue("all");
+    if (all != null && !(all instanceof Boolean)) throw new BadFrame(id, "malformed", "all must be true or false");
+    return Boolean.TRUE.equals(all);
   }
 
   private static List<String> names(JsonObject o, String field, String kind, String id) throws BadFrame {
