@@ -5,7 +5,9 @@
 --   ns..'cg:d:'..key   zset of keys that depend on key, score = the dependent's expiry (ms)
 --   ns..'cg:k'         zset of live keys, all scores 0, for prefix look-ups by ZRANGEBYLEX
 --   ns..'cg:x'         zset of live keys, score = expiry (ms), to sweep cg:k
---   ns..'cg:l:'..key   a fill lease token, with the lease TTL
+--   ns..'cg:l:'..key   a fill lease: token.issue_ms, with the lease TTL
+--   ns..'cg:ti'        zset of tags invalidated in the last lease TTL, score = when (ms); same TTL
+--   ns..'cg:pi'        zset of prefixes invalidated in the last lease TTL, score = when (ms); same TTL
 --   ns..'cg:ver'       the version counter
 --   ns..'cg:notices'   the notice stream
 local function now_ms()

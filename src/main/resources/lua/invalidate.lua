@@ -1,13 +1,17 @@
--- ARGV: ns, max_cascade, requests_json
+-- ARGV: ns, max_cascade, requests_json, lease_ttl_ms
 -- requests_json: [{"keys":[..],"tags":[..],"prefixes":[..],"cascade":bool,"soft":bool,"cause":{..}}, ..]
 -- Each request removes its keys, the live keys filed under its tags, the live keys starting with its
 -- prefixes and (with cascade) their dependents, voids their leases, and appends one notice.
 -- soft: the entries stay, marked stale (the next GET hands one caller the lease to refresh them).
+-- The tags and prefixes asked for are also recorded with the time (cg:ti, cg:pi, kept one lease TTL),
+-- so a fill of a key that was not live yet, leased before and tagged or named under them, is refused.
 -- returns, per request: {notice_id, keys_json, truncated(0/1)}
 local ns = ARGV[1]
 local max_cascade = tonumber(ARGV[2])
 local requests = cjson.decode(ARGV[3])
+local lease_ttl = tonumber(ARGV[4])
 local now = now_ms()
+local recorded = false
 local results = {}
 
 for _, req in ipairs(requests) do
@@ -25,6 +29,8 @@ for _, req in ipairs(requests) do
   for _, p in ipairs(req.prefixes or {}) do
     for _, k in ipairs(redis.call('ZRANGEBYLEX', ns .. 'cg:k', '[' .. p, '[' .. p .. '\255')) do add(k) end
   end
+  for _, t in ipairs(req.tags or {}) do redis.call('ZADD', ns .. 'cg:ti', now, t); recorded = true end
+  for _, p in ipairs(req.prefixes or {}) do redis.call('ZADD', ns .. 'cg:pi', now, p); recorded = true end
   local truncated = 0
   if req.cascade then
     local added, i = 0, 1
@@ -78,6 +84,12 @@ for _, req in ipairs(requests) do
       'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
       'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now), 's', req.soft and '1' or '0')
   results[#results + 1] = {id, keys_json, truncated}
+end
+if recorded then
+  for _, z in ipairs({ns .. 'cg:ti', ns .. 'cg:pi'}) do
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now - lease_ttl)
+    if redis.call('EXISTS', z) == 1 then redis.call('PEXPIRE', z, lease_ttl) end
+  end
 end
 sweep(ns, now, 20)
 return results

@@ -9,6 +9,18 @@ local mkey = ns .. 'cg:m:' .. key
 
 if lease ~= '' then
   if redis.call('GET', ns .. 'cg:l:' .. key) ~= lease then return {'lease_voided'} end
+  -- a tag or prefix invalidated since the lease was issued voids it too, although this key was not
+  -- live then (its lease could not be found by the invalidation): invalidate.lua records them
+  local issued = tonumber(string.match(lease, '%.(%d+)$') or '')
+  if issued then
+    for _, t in ipairs(tags) do
+      local at = redis.call('ZSCORE', ns .. 'cg:ti', t)
+      if at and tonumber(at) >= issued then return {'lease_voided'} end
+    end
+    for _, p in ipairs(redis.call('ZRANGEBYSCORE', ns .. 'cg:pi', issued, '+inf')) do
+      if string.sub(key, 1, #p) == p then return {'lease_voided'} end
+    end
+  end
 end
 local exists = redis.call('EXISTS', ns .. key) == 1
 if if_version ~= '' then

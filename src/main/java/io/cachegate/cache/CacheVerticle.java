@@ -197,7 +197,8 @@ public final class CacheVerticle extends VerticleBase {
           .put("soft", inv.soft())
           .put("cause", inv.cause().toJson()));
     }
-    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode());
+    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode(),
+        Long.toString(config.cache().leaseTtlMs()));
     return scripts.run(redis, Script.INVALIDATE, args).map(res -> {
       List<Outcome> outcomes = new ArrayList<>();
       for (int i = 0; i < res.size(); i++) {

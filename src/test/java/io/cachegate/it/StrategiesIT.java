@@ -74,6 +74,31 @@ class StrategiesIT {
   }
 
   @Test
+  void aTagOrPrefixInvalidatedDuringAFillVoidsTheLeaseOfAKeyThatWasNotCachedYet() {
+    // the key is not live, so the invalidation cannot find its lease by its tags or in the prefix index
+    String byTag = gw.call("GET", "/v1/entries/listing:race:1?lease=true", null).json().getString("lease");
+    String byParentTag = gw.call("GET", "/v1/entries/listing:race:2?lease=true", null).json().getString("lease");
+    String byPrefix = gw.call("GET", "/v1/entries/race:product:3?lease=true", null).json().getString("lease");
+    String untouched = gw.call("GET", "/v1/entries/listing:race:4?lease=true", null).json().getString("lease");
+    gw.post("/v1/invalidations", new JsonObject().put("tags", new JsonArray().add("racecat:1").add("racegroup"))
+        .put("prefixes", new JsonArray().add("race:product:")));
+    TestGateway.Reply tagged = gw.put("listing:race:1", value("old").put("tags", new JsonArray().add("racecat:1")).put("lease", byTag));
+    assertThat(tagged.status()).as("filed under the invalidated tag").isEqualTo(409);
+    TestGateway.Reply child = gw.put("listing:race:2", value("old").put("tags", new JsonArray().add("racegroup:7")).put("lease", byParentTag));
+    assertThat(child.status()).as("filed under a child of the invalidated tag").isEqualTo(409);
+    TestGateway.Reply prefixed = gw.put("race:product:3", value("old").put("lease", byPrefix));
+    assertThat(prefixed.status()).as("under the invalidated prefix").isEqualTo(409);
+    assertThat(prefixed.json().getString("error")).isEqualTo("lease_voided");
+    assertThat(gw.exists("listing:race:1") || gw.exists("listing:race:2") || gw.exists("race:product:3")).isFalse();
+    // a fill the invalidation does not concern lands
+    assertThat(gw.put("listing:race:4", value("fresh").put("tags", new JsonArray().add("racecat:2")).put("lease", untouched)).status())
+        .isEqualTo(200);
+    // and a lease issued after the invalidation is not voided by it
+    String after = gw.call("GET", "/v1/entries/race:product:5?lease=true", null).json().getString("lease");
+    assertThat(gw.put("race:product:5", value("new").put("lease", after)).status()).isEqualTo(200);
+  }
+
+  @Test
   void fiftyConcurrentCompareAndSetWritersOneWinnerPerVersion() throws Exception {
     String version = gw.put("cas:hot", value(0)).json().getString("version");
     ExecutorService pool = Executors.newFixedThreadPool(50);
