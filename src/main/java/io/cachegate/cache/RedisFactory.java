@@ -32,7 +32,7 @@ public final class RedisFactory {
       // else: no trust options, so the JVM's default trust store decides
     }
     RedisOptions options = new RedisOptions()
-        .setConnectionString(cfg.url())
+        .setConnectionString(plusEncoded(cfg.url()))
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
         .setMaxPoolSize(poolSize)
@@ -41,6 +41,18 @@ public final class RedisFactory {
         .setMaxWaitingHandlers(4096)
         .setNetClientOptions(net);
     return Redis.createClient(vertx, options);
+  }
+
+  /**
+   * The URL with each '+' of its user info percent-encoded: Vert.x decodes the user info as a form
+   * (a '+' becomes a space), while a password is taken literally by every other client (and managed
+   * services' tokens may hold a '+').
+   */
+  static String plusEncoded(String url) {
+    int scheme = url.indexOf("://");
+    int at = url.lastIndexOf('@');
+    if (scheme < 0 || at < scheme) return url;
+    return url.substring(0, scheme + 3) + url.substring(scheme + 3, at).replace("+", "%2B") + url.substring(at);
   }
 
   /** The server these clients connect to, for {@link ConnectionErrors#explain}. */

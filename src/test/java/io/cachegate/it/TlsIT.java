@@ -48,7 +48,7 @@ class TlsIT {
   /** Reserved characters on purpose: the URL carries it percent-encoded, scram gets it decoded. */
   private static final String PG_PASSWORD = "pa55:w@rd/1";
   private static final String PG_PASSWORD_ENCODED = "pa55%3Aw%40rd%2F1";
-  private static final String REDIS_PASSWORD = "secret";
+  private static final String REDIS_PASSWORD = "se+cret"; // a '+' as managed services' tokens may hold
   private static final String WRONG_PASSWORD = "wrong-pass-123";
   private static final AtomicInteger GATEWAYS = new AtomicInteger();
 
@@ -311,7 +311,8 @@ class TlsIT {
   private static String redisAsCg(Request r) {
     Vertx v = Vertx.vertx();
     try {
-      Redis client = Redis.createClient(v, new RedisOptions().setConnectionString(redisUrl("cg", REDIS_PASSWORD, redis.port))
+      // a client of the test's own, with the password percent-encoded (Vert.x reads a raw '+' as a space)
+      Redis client = Redis.createClient(v, new RedisOptions().setConnectionString(redisUrl("cg", REDIS_PASSWORD.replace("+", "%2B"), redis.port))
           .setNetClientOptions(new NetClientOptions().setSsl(true).setHostnameVerificationAlgorithm("HTTPS")
               .setTrustOptions(new PemTrustOptions().addCertPath(certs.ca.toString()))));
       return Await.get(client.send(r)).toString();
