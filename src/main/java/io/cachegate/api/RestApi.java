@@ -27,7 +27,7 @@ import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.rules.InvalidationRule;
-import io.cachegate.rules.Targets;
+import io.cachegate.model.Targets;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;

@@ -1,6 +1,6 @@
 package io.cachegate.bus;
 
-import io.cachegate.rules.Targets;
+import io.cachegate.model.Targets;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;

@@ -1,5 +1,7 @@
 package io.cachegate.cache;
 
+import io.cachegate.model.Names;
+import io.cachegate.model.NoticeIds;
 import io.cachegate.bus.Addresses;
 import io.cachegate.bus.Failure;
 import io.cachegate.bus.Messages.GetQuery;
@@ -31,7 +33,7 @@ import io.cachegate.bus.Messages.TouchResult;
 import io.cachegate.cache.RedisScripts.Script;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
-import io.cachegate.rules.Targets;
+import io.cachegate.model.Targets;
 import io.cachegate.support.Backoff;
 import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;

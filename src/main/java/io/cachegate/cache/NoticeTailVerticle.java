@@ -1,5 +1,6 @@
 package io.cachegate.cache;
 
+import io.cachegate.model.NoticeIds;
 import io.cachegate.bus.Addresses;
 import io.cachegate.bus.Messages.HistoryReset;
 import io.cachegate.bus.Messages.Notice;

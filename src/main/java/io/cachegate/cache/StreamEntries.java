@@ -1,8 +1,9 @@
 package io.cachegate.cache;
 
+import io.cachegate.model.NoticeIds;
 import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Notice;
-import io.cachegate.rules.Targets;
+import io.cachegate.model.Targets;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Response;

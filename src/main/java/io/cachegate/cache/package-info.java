@@ -7,7 +7,7 @@
  *
  * <p>Invariants: bookkeeping lives under {@code cg:} and expires with the data it indexes (tag and
  * dependency sets carry the TTL of their longest-lived member, expired members are trimmed on write,
- * the prefix index is swept); notice ids sort in stream order ({@link io.cachegate.cache.NoticeIds}).
+ * the prefix index is swept); notice ids sort in stream order ({@link io.cachegate.model.NoticeIds}).
  * The scripts touch keys they compute, so the gateway needs a single Redis (or a primary with
  * replicas / Sentinel), not Redis Cluster.
  */

@@ -2,9 +2,9 @@ package io.cachegate.capture;
 
 import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Invalidation;
-import io.cachegate.cache.Names;
+import io.cachegate.model.Names;
 import io.cachegate.rules.InvalidationRule;
-import io.cachegate.rules.Targets;
+import io.cachegate.model.Targets;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

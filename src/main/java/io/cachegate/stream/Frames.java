@@ -1,7 +1,7 @@
 package io.cachegate.stream;
 
 import io.cachegate.bus.Messages.Notice;
-import io.cachegate.cache.Names;
+import io.cachegate.model.Names;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -64,7 +64,7 @@ public final class Frames {
         return new Ping(id);
       case "subscribe": {
         Object since = o.getValue("since");
-        if (since != null && (!(since instanceof String str) || io.cachegate.cache.NoticeIds.toStreamId(str) == null)) {
+        if (since != null && (!(since instanceof String str) || io.cachegate.model.NoticeIds.toStreamId(str) == null)) {
           throw new BadFrame(id, "bad_since", "since must be a notice id as sent in an invalidate frame or a subscribed position");
         }
         return new Subscribe(id, names(o, "keys", "key", id), names(o, "tags", "tag", id), names(o, "prefixes", "prefix", id),

@@ -7,7 +7,7 @@ import io.cachegate.bus.Messages.HistoryResult;
 import io.cachegate.bus.Messages.Notice;
 import io.cachegate.bus.Messages.Notices;
 import io.cachegate.auth.StreamGrant;
-import io.cachegate.cache.NoticeIds;
+import io.cachegate.model.NoticeIds;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.stream.Frames.BadFrame;

@@ -69,13 +69,13 @@ class HistoryIT {
       }
       Await.until("the history to be cut to the hard cap despite the stuck instance", 5000, () -> xlen(gw) <= 30);
       String trimmed = gw.redis(Request.cmd(Command.GET).arg(gw.namespace + "cg:trimmed")).toString();
-      assertThat(io.cachegate.cache.NoticeIds.fromStreamId(trimmed)).as("the last removed entry").isLessThan(ids.get(49));
+      assertThat(io.cachegate.model.NoticeIds.fromStreamId(trimmed)).as("the last removed entry").isLessThan(ids.get(49));
       // this instance's own tail was ahead of the cut: its client got every notice and no reset
       for (String id : ids) assertThat(s.next("invalidate").getString("id")).isEqualTo(id);
 
       // a tail whose position is behind the last removed entry (here: told so by hand) resets its clients
       // before the next notice, and carries on streaming
-      String lastStreamId = io.cachegate.cache.NoticeIds.toStreamId(ids.get(49));
+      String lastStreamId = io.cachegate.model.NoticeIds.toStreamId(ids.get(49));
       String[] parts = lastStreamId.split("-");
       gw.redis(Request.cmd(Command.SET).arg(gw.namespace + "cg:trimmed").arg(parts[0] + "-" + (Long.parseLong(parts[1]) + 1)));
       String after = gw.post("/v1/invalidations", new JsonObject().put("keys", new JsonArray().add("cap:after"))).json().getString("notice");

@@ -1,5 +1,6 @@
 package io.cachegate.rules;
 
+import io.cachegate.model.Targets;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

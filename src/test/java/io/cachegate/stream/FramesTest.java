@@ -2,7 +2,7 @@ package io.cachegate.stream;
 
 import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Notice;
-import io.cachegate.cache.NoticeIds;
+import io.cachegate.model.NoticeIds;
 import io.cachegate.stream.Frames.BadFrame;
 import io.cachegate.stream.Frames.ClientFrame;
 import io.cachegate.stream.Frames.Ping;

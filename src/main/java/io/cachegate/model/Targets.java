@@ -1,4 +1,4 @@
-package io.cachegate.rules;
+package io.cachegate.model;
 
 import io.vertx.core.json.JsonArray;
 

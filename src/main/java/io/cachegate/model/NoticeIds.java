@@ -1,4 +1,4 @@
-package io.cachegate.cache;
+package io.cachegate.model;
 
 /**
  * Notice ids are Redis stream entry ids ({@code <ms>-<seq>}) written with fixed-width decimal fields,

@@ -1,4 +1,4 @@
-package io.cachegate.cache;
+package io.cachegate.model;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
