@@ -1,5 +1,6 @@
 package io.cachegate.api;
 
+import io.cachegate.model.ErrorCode;
 import io.cachegate.config.GatewayConfig.ApiKey;
 import io.cachegate.config.GatewayConfig.Auth;
 import io.cachegate.config.GatewayConfig.Scope;
@@ -51,9 +52,9 @@ public final class ApiAuth {
   public ApiKey require(String authorizationHeader, Scope scope) {
     if (!enabled) return null;
     ApiKey key = identify(bearer(authorizationHeader));
-    if (key == null) throw new ApiError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>");
+    if (key == null) throw new ApiError(ErrorCode.UNAUTHORIZED, "a valid API key is required: Authorization: Bearer <key>");
     if (!permits(key, scope)) {
-      throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");
+      throw new ApiError(ErrorCode.FORBIDDEN, "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");
     }
     return key;
   }

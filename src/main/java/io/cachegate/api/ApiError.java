@@ -1,18 +1,32 @@
 package io.cachegate.api;
 
-/** A request refused with a 4xx (or 503): the status, a stable code and a sentence for the body. */
+import io.cachegate.model.ErrorCode;
+
+/** A request refused with a 4xx (or 503): its {@link ErrorCode} and a sentence for the body. */
 public final class ApiError extends RuntimeException {
 
+  public final ErrorCode error;
   public final int status;
   public final String code;
 
-  public ApiError(int status, String code, String message) {
+  public ApiError(ErrorCode error, String message) {
+    this(error.status, error, message);
+  }
+
+  /** An error of the HTTP layer with a status of its own (414, 431...), filed under {@code error}. */
+  ApiError(int status, ErrorCode error, String message) {
     super(message, null, false, false);
+    this.error = error;
     this.status = status;
-    this.code = code;
+    this.code = error.code;
+  }
+
+  /** With the code's default sentence. */
+  public ApiError(ErrorCode error) {
+    this(error, error.defaultMessage);
   }
 
   public static ApiError badRequest(String message) {
-    return new ApiError(400, "bad_request", message);
+    return new ApiError(ErrorCode.BAD_REQUEST, message);
   }
 }

@@ -1,5 +1,6 @@
 package io.cachegate.api;
 
+import io.cachegate.model.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
@@ -53,7 +54,7 @@ final class DemoApi {
         .execute(Tuple.of(id))
         .onSuccess(rows -> {
           if (rows.size() == 0) {
-            ctx.fail(new ApiError(404, "not_found", "no product " + id));
+            ctx.fail(new ApiError(ErrorCode.NOT_FOUND, "no product " + id));
             return;
           }
           ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(product(rows.iterator().next()).encode());
@@ -64,7 +65,7 @@ final class DemoApi {
   /** PostgreSQL did not answer: a 503 to retry, like Redis being away on the other routes, never a 500. */
   private static ApiError unavailable(Throwable err) {
     org.slf4j.LoggerFactory.getLogger(DemoApi.class).debug("demo query failed: {}", err.getMessage());
-    return new ApiError(503, "unavailable", "PostgreSQL did not answer the demo's query; retry later");
+    return new ApiError(ErrorCode.UNAVAILABLE, "PostgreSQL did not answer the demo's query; retry later");
   }
 
   private static JsonObject product(Row r) {

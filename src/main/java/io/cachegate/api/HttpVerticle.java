@@ -1,5 +1,6 @@
 package io.cachegate.api;
 
+import io.cachegate.model.ErrorCode;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.metrics.GatewayMetrics;
@@ -74,9 +75,10 @@ public final class HttpVerticle extends VerticleBase {
         .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {
           // Vert.x Web throws out of routing on a malformed %-escape and never answers: refuse it first
           if (!wellFormedEscapes(req.uri())) {
-            metrics.rejected("bad_uri");
-            req.response().setStatusCode(400).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end("{\"error\":\"bad_uri\",\"message\":\"the request URI has a malformed %-escape\"}");
+            metrics.rejected(ErrorCode.BAD_URI.code);
+            req.response().setStatusCode(ErrorCode.BAD_URI.status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end(new io.vertx.core.json.JsonObject().put("error", ErrorCode.BAD_URI.code)
+                    .put("message", ErrorCode.BAD_URI.defaultMessage).encode());
             return;
           }
           router.handle(req);
@@ -101,17 +103,17 @@ public final class HttpVerticle extends VerticleBase {
    */
   private void stream(RoutingContext ctx) {
     if (!ctx.request().canUpgradeToWebSocket()) {
-      throw new ApiError(400, "websocket_required", "GET /v1/stream expects a WebSocket upgrade");
+      throw new ApiError(ErrorCode.WEBSOCKET_REQUIRED, "GET /v1/stream expects a WebSocket upgrade");
     }
     String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
     if (origin != null && !originAllowed(origin, ctx.request().getHeader(HttpHeaders.HOST))) {
-      throw new ApiError(403, "origin_not_allowed", "origin " + origin + " may not open the stream (stream.allowedOrigins)");
+      throw new ApiError(ErrorCode.ORIGIN_NOT_ALLOWED, "origin " + origin + " may not open the stream (stream.allowedOrigins)");
     }
     StreamGrant grant = authorize(ctx);
     String address = ctx.request().remoteAddress().hostAddress();
     if (!guards.sockets().acquire(address)) {
       ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
-      throw new ApiError(429, "too_many_sockets", "this address already has " + config.limits().maxSocketsPerAddress()
+      throw new ApiError(ErrorCode.TOO_MANY_SOCKETS, "this address already has " + config.limits().maxSocketsPerAddress()
           + " open streams (stream.maxSocketsPerAddress)");
     }
     ctx.request().toWebSocket()
@@ -152,22 +154,22 @@ public final class HttpVerticle extends VerticleBase {
     String token = ctx.queryParams().get("token");
     if (token == null) token = ApiAuth.bearer(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
     if (token == null || token.isEmpty()) {
-      throw new ApiError(401, "unauthorized", "the stream needs a token: ?token= or Authorization: Bearer");
+      throw new ApiError(ErrorCode.UNAUTHORIZED, "the stream needs a token: ?token= or Authorization: Bearer");
     }
     var key = guards.auth().identify(token);
     if (key != null) {
       if (!ApiAuth.permits(key, Scope.READ)) {
-        throw new ApiError(403, "forbidden", "API key '" + key.name() + "' lacks the read scope");
+        throw new ApiError(ErrorCode.FORBIDDEN, "API key '" + key.name() + "' lacks the read scope");
       }
       return StreamGrant.ALL;
     }
-    if (guards.jwt() == null) throw new ApiError(401, "unauthorized", "unknown API key");
+    if (guards.jwt() == null) throw new ApiError(ErrorCode.UNAUTHORIZED, "unknown API key");
     try {
       Jwt.Claims claims = guards.jwt().verify(token, System.currentTimeMillis());
       Object cg = claims.json().getValue("cg");
       return StreamGrant.fromClaim(cg instanceof io.vertx.core.json.JsonObject o ? o : null, claims.expiresAtMs());
     } catch (Jwt.Invalid e) {
-      throw new ApiError(401, e.expired ? "token_expired" : "unauthorized", "stream token refused: " + e.getMessage());
+      throw new ApiError(e.expired ? ErrorCode.TOKEN_EXPIRED : ErrorCode.UNAUTHORIZED, "stream token refused: " + e.getMessage());
     }
   }
 }

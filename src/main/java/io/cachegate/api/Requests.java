@@ -1,5 +1,6 @@
 package io.cachegate.api;
 
+import io.cachegate.model.ErrorCode;
 import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Invalidation;
 import io.cachegate.bus.Messages.PutCommand;
@@ -34,7 +35,7 @@ public final class Requests {
 
   public static void checkName(String kind, String name) {
     String problem = Names.problem(kind, name);
-    if (problem != null) throw new ApiError(400, "bad_name", problem);
+    if (problem != null) throw new ApiError(ErrorCode.BAD_NAME, problem);
   }
 
   public static PutCommand put(String key, JsonObject body, GatewayConfig config) {

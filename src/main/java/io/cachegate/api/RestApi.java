@@ -1,7 +1,7 @@
 package io.cachegate.api;
 
+import io.cachegate.model.ErrorCode;
 import io.cachegate.bus.Addresses;
-import io.cachegate.bus.Failure;
 import io.cachegate.bus.Messages.GetQuery;
 import io.cachegate.bus.Messages.GetResult;
 import io.cachegate.bus.Messages.Health;
@@ -127,14 +127,14 @@ public final class RestApi {
       } else {
         int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
         if (status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
-        fail(ctx, new ApiError(status, codeFor(status), messageFor(status)));
+        fail(ctx, httpError(status, ""));
       }
     });
-    router.errorHandler(404, ctx -> fail(ctx, new ApiError(404, codeFor(404), messageFor(404))));
+    router.errorHandler(404, ctx -> fail(ctx, httpError(404, "")));
     router.errorHandler(405, ctx -> {
       String allow = allowedMethods(router, ctx.normalizedPath());
       if (!allow.isEmpty()) ctx.response().putHeader(HttpHeaders.ALLOW, allow);
-      fail(ctx, new ApiError(405, codeFor(405), messageFor(405) + (allow.isEmpty() ? "" : "; allowed: " + allow)));
+      fail(ctx, httpError(405, allow.isEmpty() ? "" : "; allowed: " + allow));
     });
   }
 
@@ -165,7 +165,7 @@ public final class RestApi {
       var key = auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
       String caller = key != null ? "key:" + key.name() : "addr:" + ctx.request().remoteAddress().hostAddress();
       if (!guards.rate().tryAcquire(caller, System.nanoTime())) {
-        throw new ApiError(429, "rate_limited", "more than " + config.limits().ratePerSecond()
+        throw new ApiError(ErrorCode.RATE_LIMITED, "more than " + config.limits().ratePerSecond()
             + " requests a second for " + (key != null ? "API key '" + key.name() + "'" : "this address") + "; retry later");
       }
       ctx.next();
@@ -283,7 +283,7 @@ public final class RestApi {
   private void event(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     InvalidationRule rule = config.events().get(name);
-    if (rule == null) throw new ApiError(404, "unknown_event", "no event '" + name + "' is configured");
+    if (rule == null) throw new ApiError(ErrorCode.UNKNOWN_EVENT, "no event '" + name + "' is configured");
     invalidate(ctx, Requests.event(name, rule, jsonBody(ctx)));
   }
 
@@ -332,7 +332,7 @@ public final class RestApi {
   /** Mints a stream token (admin scope) for a backend to hand to its browser. */
   private void token(RoutingContext ctx) {
     if (guards.jwt() == null) {
-      throw new ApiError(404, "tokens_disabled", "stream tokens need auth.jwt.secretEnv to name an environment variable holding the secret");
+      throw new ApiError(ErrorCode.TOKENS_DISABLED, "stream tokens need auth.jwt.secretEnv to name an environment variable holding the secret");
     }
     JsonObject body = jsonBody(ctx);
     JsonObject cg = Requests.tokenClaim(body);
@@ -414,9 +414,9 @@ public final class RestApi {
     if (err instanceof ApiError a) {
       e = a;
     } else {
-      Failure f = Failure.of(err);
-      e = new ApiError(f.status, f.code, err.getMessage() == null ? f.code : err.getMessage());
-      if (f == Failure.UNAVAILABLE) log.warn("{} {}: {}", ctx.request().method(), ctx.request().path(), err.getMessage());
+      ErrorCode f = ErrorCode.ofReply(err);
+      e = new ApiError(f, err.getMessage() == null ? f.defaultMessage : err.getMessage());
+      if (f == ErrorCode.UNAVAILABLE) log.warn("{} {}: {}", ctx.request().method(), ctx.request().path(), err.getMessage());
     }
     if (e.status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
     if (e.status < 500) metrics.rejected(e.code);
@@ -448,29 +448,12 @@ public final class RestApi {
     return new JsonObject().put("error", code).put("message", message);
   }
 
-  private static String codeFor(int status) {
-    return switch (status) {
-      case 400 -> "bad_request";
-      case 401 -> "unauthorized";
-      case 403 -> "forbidden";
-      case 404 -> "not_found";
-      case 405 -> "method_not_allowed";
-      case 413 -> "body_too_large";
-      case 415 -> "unsupported_media_type";
-      case 417 -> "expectation_failed";
-      default -> status < 500 ? "bad_request" : "internal_error";
-    };
-  }
-
-  private String messageFor(int status) {
-    return switch (status) {
-      case 404 -> "no such route";
-      case 405 -> "method not allowed on this route";
-      case 413 -> "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)";
-      case 417 -> "only the Expect value 100-continue is understood";
-      case 500 -> "internal error";
-      default -> "request refused";
-    };
+  /** An error of the router itself (no route, wrong method, body too large, ...), its status kept. */
+  private ApiError httpError(int status, String more) {
+    ErrorCode e = ErrorCode.forStatus(status);
+    String message = e == ErrorCode.BODY_TOO_LARGE
+        ? "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)" : e.defaultMessage;
+    return new ApiError(status, e, message + more);
   }
 
   static String etag(String version) {

@@ -4,8 +4,8 @@ package io.cachegate.bus;
  * Every event-bus address of the gateway, with what it carries. The bus is local to one gateway
  * process (instances share Redis and PostgreSQL, not an event bus); messages are immutable records
  * passed by reference through {@link LocalCodec}. A request that fails is answered with
- * {@code message.fail(status, text)} where {@code status} is the HTTP status the REST layer returns
- * (see {@link Failure}).
+ * {@code message.fail(code.busCode(), text)} with the {@link io.cachegate.model.ErrorCode} the REST
+ * layer answers with ({@link io.cachegate.model.ErrorCode#ofReply} reads it back).
  */
 public final class Addresses {
 

@@ -1,9 +1,9 @@
 package io.cachegate.cache;
 
+import io.cachegate.model.ErrorCode;
 import io.cachegate.model.Names;
 import io.cachegate.model.NoticeIds;
 import io.cachegate.bus.Addresses;
-import io.cachegate.bus.Failure;
 import io.cachegate.bus.Messages.GetQuery;
 import io.cachegate.bus.Messages.GetResult;
 import io.cachegate.bus.Messages.Health;
@@ -143,12 +143,12 @@ public final class CacheVerticle extends VerticleBase {
     return vertx.timer(20).compose(v -> drained(deadline));
   }
 
-  /** Registers a request handler whose failure becomes {@code message.fail(status, text)}. */
+  /** Registers a request handler whose failure becomes {@code message.fail(error.busCode(), text)}. */
   private <T, R> void serve(String address, Function<T, Future<R>> handler) {
     MessageConsumer<T> c = vertx.eventBus().consumer(address, (Message<T> msg) -> {
       if (!up && !Addresses.CACHE_HEALTH.equals(address)) {
         // fail fast while the probe loop rebuilds the client; the caller answers 503 + Retry-After
-        msg.fail(Failure.UNAVAILABLE.status, "Redis is unreachable (" + lastError + "); retry later");
+        msg.fail(ErrorCode.UNAVAILABLE.busCode(), "Redis is unreachable (" + lastError + "); retry later");
         return;
       }
       inFlight++;
@@ -163,13 +163,13 @@ public final class CacheVerticle extends VerticleBase {
         if (ar.succeeded()) {
           msg.reply(ar.result());
         } else if (ar.cause() instanceof CacheFailure cf) {
-          msg.fail(cf.failure.status, cf.getMessage());
+          msg.fail(cf.error.busCode(), cf.getMessage());
         } else {
           if (!(ar.cause() instanceof Response)) { // a Redis error reply means Redis is up
             down(ar.cause());
-            msg.fail(Failure.UNAVAILABLE.status, lastError);
+            msg.fail(ErrorCode.UNAVAILABLE.busCode(), lastError);
           } else {
-            msg.fail(Failure.UNAVAILABLE.status, "Redis unavailable: " + ar.cause().getMessage());
+            msg.fail(ErrorCode.UNAVAILABLE.busCode(), "Redis unavailable: " + ar.cause().getMessage());
           }
         }
       });
@@ -177,13 +177,13 @@ public final class CacheVerticle extends VerticleBase {
     consumers.add(c);
   }
 
-  /** A failure with the status the REST layer should answer with. */
+  /** A failure with the error the REST layer should answer with. */
   static final class CacheFailure extends RuntimeException {
-    final Failure failure;
+    final ErrorCode error;
 
-    CacheFailure(Failure failure, String message) {
+    CacheFailure(ErrorCode error, String message) {
       super(message, null, false, false);
-      this.failure = failure;
+      this.error = error;
     }
   }
 
@@ -240,12 +240,12 @@ public final class CacheVerticle extends VerticleBase {
         }
         case "version_mismatch" -> {
           String cur = res.get(1).toString();
-          return Future.failedFuture(new CacheFailure(Failure.PRECONDITION_FAILED, cur.isEmpty()
+          return Future.failedFuture(new CacheFailure(ErrorCode.VERSION_MISMATCH, cur.isEmpty()
               ? "ifVersion " + cmd.ifVersion() + " given, but " + cmd.key() + " does not exist"
               : "ifVersion " + cmd.ifVersion() + " is not the current version of " + cmd.key() + " (" + cur + ")"));
         }
         default -> {
-          return Future.failedFuture(new CacheFailure(Failure.CONFLICT,
+          return Future.failedFuture(new CacheFailure(ErrorCode.LEASE_VOIDED,
               "the lease for " + cmd.key() + " was voided by an invalidation or has expired; nothing was written"));
         }
       }
@@ -290,7 +290,7 @@ public final class CacheVerticle extends VerticleBase {
   private Future<TouchResult> touch(TouchCommand cmd) {
     String ttl = cmd.ttlSeconds() == null ? "" : Long.toString(cmd.ttlSeconds() * 1000);
     return scripts.run(redis, Script.TOUCH, List.of(ns, cmd.key(), ttl)).compose(res -> res.toLong() < 0
-        ? Future.failedFuture(new CacheFailure(Failure.NOT_FOUND, "no entry " + cmd.key()))
+        ? Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + cmd.key()))
         : Future.succeededFuture(new TouchResult(cmd.key(), res.toLong() / 1000)));
   }
 
@@ -314,7 +314,7 @@ public final class CacheVerticle extends VerticleBase {
 
   private Future<MetaResult> meta(MetaQuery q) {
     return scripts.run(redis, Script.META, List.of(ns, q.key())).compose(res -> {
-      if (res.size() == 0) return Future.failedFuture(new CacheFailure(Failure.NOT_FOUND, "no entry " + q.key()));
+      if (res.size() == 0) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
       List<String> dependents = new ArrayList<>();
       for (int i = 4; i < res.size(); i++) dependents.add(res.get(i).toString());
       return Future.succeededFuture(new MetaResult(q.key(), res.get(0).toString(), ttlSeconds(res.get(1).toLong()),
@@ -333,7 +333,7 @@ public final class CacheVerticle extends VerticleBase {
 
   private Future<HistoryResult> history(HistoryQuery q) {
     String since = q.since() == null ? "" : NoticeIds.toStreamId(q.since());
-    if (since == null) return Future.failedFuture(new CacheFailure(Failure.BAD_REQUEST, "since is not a notice id"));
+    if (since == null) return Future.failedFuture(new CacheFailure(ErrorCode.BAD_REQUEST, "since is not a notice id"));
     return scripts.run(redis, Script.HISTORY, List.of(ns, since, Integer.toString(q.max()))).map(res -> {
       String first = res.get(0).toString();
       String last = res.get(1).toString();
