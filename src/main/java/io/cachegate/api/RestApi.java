@@ -307,26 +307,27 @@ public final class RestApi {
     Future<JsonObject> adaptive = vertx.eventBus().<CacheStats>request(Addresses.CACHE_STATS, new StatsQuery(), bus)
         .map(m -> m.body().adaptive()).otherwise(err -> new JsonObject().put("error", String.valueOf(err.getMessage())));
     Future<Health> capture = askHealth(Addresses.CAPTURE_HEALTH, "postgres");
+    GatewayMetrics.Counts c = metrics.counts();
     Future.join(adaptive, capture).onComplete(ar -> send(ctx, 200, new JsonObject()
         .put("adaptive", adaptive.result())
         .put("instance", config.instanceId())
         .put("leader", metrics.leader.get() == 1)
-        .put("hits", metrics.count("cachegate.cache.hits"))
-        .put("misses", metrics.count("cachegate.cache.misses"))
-        .put("sets", metrics.count("cachegate.cache.sets"))
-        .put("invalidations", metrics.count("cachegate.invalidations"))
-        .put("notices", metrics.count("cachegate.notices"))
+        .put("hits", c.hits())
+        .put("misses", c.misses())
+        .put("sets", c.sets())
+        .put("invalidations", c.invalidations())
+        .put("notices", c.notices())
         .put("clients", metrics.streamClients.get())
         .put("connections", metrics.streamConnections.get())
         .put("subscriptions", metrics.streamSubscriptions.get())
-        .put("causes", metrics.countsByTag("cachegate.invalidations", "cause"))
-        .put("framesSent", metrics.count("cachegate.stream.frames.sent"))
-        .put("slowClientsDropped", metrics.count("cachegate.stream.clients.dropped"))
-        .put("rejected", metrics.countsByTag("cachegate.rejected", "reason"))
+        .put("causes", new JsonObject(new java.util.LinkedHashMap<>(c.invalidationsByCause())))
+        .put("framesSent", c.framesSent())
+        .put("slowClientsDropped", c.slowClientsDropped())
+        .put("rejected", new JsonObject(new java.util.LinkedHashMap<>(c.rejectedByReason())))
         .put("capture", capture.result().details().put("up", capture.result().up())
-            .put("rows", metrics.count("cachegate.capture.rows"))
-            .put("badPayloads", metrics.count("cachegate.capture.bad.payloads"))
-            .put("reconnects", metrics.count("cachegate.capture.reconnects")))));
+            .put("rows", c.captureRows())
+            .put("badPayloads", c.badPayloads())
+            .put("reconnects", c.reconnects()))));
   }
 
   /** Mints a stream token (admin scope) for a backend to hand to its browser. */

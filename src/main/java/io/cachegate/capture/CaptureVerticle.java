@@ -424,7 +424,7 @@ public final class CaptureVerticle extends VerticleBase {
 
   /** Outbox depth, lag and NOTIFY queue use, measured by the leader; the drain rate by every instance. */
   private void measure() {
-    long rows = metrics.count("cachegate.capture.rows");
+    long rows = metrics.counts().captureRows();
     long now = System.currentTimeMillis();
     drainRate = (rows - lastRows) * 1000.0 / Math.max(1, now - lastRowsAt);
     lastRows = rows;
@@ -487,7 +487,7 @@ public final class CaptureVerticle extends VerticleBase {
               .put("oldestPendingMs", r.getLong("oldest_ms"))
               .put("notifyQueueUsage", r.getDouble("queue_usage"))
               .put("drainRatePerSec", Math.round(drainRate * 10) / 10.0)
-              .put("reconnects", metrics.count("cachegate.capture.reconnects"))
+              .put("reconnects", metrics.counts().reconnects())
               .put("inactiveTriggers", new JsonArray(inactiveTriggers));
           // a follower is healthy when PostgreSQL answers; the leader also needs its LISTEN
           return new Health("postgres", !leader || listening, d);

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.json.JsonObject;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -172,17 +171,35 @@ public final class GatewayMetrics {
     return cache.computeIfAbsent(value, v -> Counter.builder(name).description(description).tag(tag, v).register(registry));
   }
 
-  /** Sum of a counter (over all its tags); 0 when it was never incremented. */
-  public long count(String name) {
-    return (long) Search.in(registry).name(name).counters().stream().mapToDouble(Counter::count).sum();
+  /**
+   * The counters as /v1/stats and /health show them, read from the meters this class holds (never
+   * looked up by name, so renaming a meter cannot silently zero a stats field).
+   */
+  public record Counts(long hits, long misses, long sets, long notices, long framesSent, long slowClientsDropped,
+                       long captureRows, long badPayloads, long reconnects, long invalidations,
+                       Map<String, Long> invalidationsByCause, Map<String, Long> rejectedByReason) {}
+
+  public Counts counts() {
+    return new Counts((long) hits.count(), (long) misses.count(), (long) sets.count(), (long) notices.count(),
+        (long) framesSent.count(), (long) clientsDropped.count(), (long) captureRows.count(), (long) badPayloads.count(),
+        (long) reconnects.count(), sum(invalidations), byTag(invalidations), byTag(rejections));
   }
 
-  public JsonObject countsByTag(String name, String tag) {
-    JsonObject out = new JsonObject();
-    for (Counter c : Search.in(registry).name(name).counters()) {
-      out.put(c.getId().getTag(tag), (long) c.count());
-    }
+  private static long sum(Map<String, Counter> tagged) {
+    long n = 0;
+    for (Counter c : tagged.values()) n += (long) c.count();
+    return n;
+  }
+
+  private static Map<String, Long> byTag(Map<String, Counter> tagged) {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    tagged.forEach((tag, c) -> out.put(tag, (long) c.count()));
     return out;
+  }
+
+  /** Sum of a counter (over all its tags), looked up by name: for tests and tools, not for stats. */
+  public long count(String name) {
+    return (long) Search.in(registry).name(name).counters().stream().mapToDouble(Counter::count).sum();
   }
 
   public String scrape() {
