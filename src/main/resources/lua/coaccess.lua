@@ -4,7 +4,7 @@ local ns = ARGV[1]
 local keys = decode_array(ARGV[2])
 local ttl, keep = tonumber(ARGV[3]), tonumber(ARGV[4])
 for _, a in ipairs(keys) do
-  local z = ns .. 'cg:co:' .. a
+  local z = K.coaccess(ns, a)
   for _, b in ipairs(keys) do
     if a ~= b then redis.call('ZINCRBY', z, 1, b) end
   end

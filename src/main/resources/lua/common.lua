@@ -1,15 +1,26 @@
--- Shared helpers, prepended to every script by RedisScripts. Data model (ns = redis.namespace):
---   ns..key            the value, as JSON text, with the entry's TTL
---   ns..'cg:m:'..key   hash: v (version), tags (JSON), deps (JSON), sliding ('1'/'0'), ttl (ms); same TTL
---   ns..'cg:t:'..tag   zset of keys filed under the tag, score = the key's expiry (ms)
---   ns..'cg:d:'..key   zset of keys that depend on key, score = the dependent's expiry (ms)
---   ns..'cg:k'         zset of live keys, all scores 0, for prefix look-ups by ZRANGEBYLEX
---   ns..'cg:x'         zset of live keys, score = expiry (ms), to sweep cg:k
---   ns..'cg:l:'..key   a fill lease: token.issue_ms, with the lease TTL
---   ns..'cg:ti'        zset of tags invalidated in the last lease TTL, score = when (ms); same TTL
---   ns..'cg:pi'        zset of prefixes invalidated in the last lease TTL, score = when (ms); same TTL
---   ns..'cg:ver'       the version counter
---   ns..'cg:notices'   the notice stream
+-- Shared helpers, prepended to every script by RedisScripts.
+--
+-- The Redis schema: every key the gateway uses is built by one function of K below, and nowhere else
+-- (RedisKeys.java names the same keys for Java, docs/architecture.md's "State in Redis" table lists
+-- them with their lifetimes; RedisSchemaTest checks that the three agree). ns = redis.namespace.
+local K = {}
+function K.value(ns, key) return ns .. key end                 -- string: the entry's value, JSON text, the entry's TTL
+function K.meta(ns, key) return ns .. 'cg:m:' .. key end       -- hash: v, tags, deps, sliding, ttl, type, cms, stale; same TTL
+function K.coaccess(ns, key) return ns .. 'cg:co:' .. key end  -- zset: keys read with key in multi-gets, score = count
+function K.tag(ns, tag) return ns .. 'cg:t:' .. tag end        -- zset: keys filed under tag, score = expiry (ms)
+function K.dependents(ns, key) return ns .. 'cg:d:' .. key end -- zset: keys that depend on key, score = expiry (ms)
+function K.lease(ns, key) return ns .. 'cg:l:' .. key end      -- string: a fill lease, token.issue_ms, lease TTL
+function K.live(ns) return ns .. 'cg:k' end                    -- zset: live keys, scores 0, for prefixes (ZRANGEBYLEX)
+function K.expiry(ns) return ns .. 'cg:x' end                  -- zset: live keys, score = expiry (ms), to sweep cg:k
+function K.tags_invalidated(ns) return ns .. 'cg:ti' end       -- zset: tags invalidated in the last lease TTL, score = ms
+function K.prefixes_invalidated(ns) return ns .. 'cg:pi' end   -- zset: prefixes invalidated in the last lease TTL, score = ms
+function K.version(ns) return ns .. 'cg:ver' end               -- string: the version counter
+function K.notices(ns) return ns .. 'cg:notices' end           -- stream: the notices
+function K.trimmed(ns) return ns .. 'cg:trimmed' end           -- string: id of the last entry the trim removed
+function K.tails(ns) return ns .. 'cg:tails' end               -- zset: each instance's streamed position (ms)
+function K.tailbeat(ns) return ns .. 'cg:tailbeat' end         -- zset: when each instance last reported it (ms)
+function K.epoch(ns) return ns .. 'cg:epoch' end               -- string: a random id of this data set (written from Java)
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -36,11 +47,11 @@ end
 
 -- forget the index entries of keys that expired on their own (bounded work per call)
 local function sweep(ns, now, limit)
-  local expired = redis.call('ZRANGEBYSCORE', ns .. 'cg:x', '-inf', now, 'LIMIT', 0, limit)
+  local expired = redis.call('ZRANGEBYSCORE', K.expiry(ns), '-inf', now, 'LIMIT', 0, limit)
   for _, k in ipairs(expired) do
-    if redis.call('EXISTS', ns .. k) == 0 then
-      redis.call('ZREM', ns .. 'cg:k', k)
-      redis.call('ZREM', ns .. 'cg:x', k)
+    if redis.call('EXISTS', K.value(ns, k)) == 0 then
+      redis.call('ZREM', K.live(ns), k)
+      redis.call('ZREM', K.expiry(ns), k)
     end
   end
   return #expired
@@ -49,17 +60,17 @@ end
 -- renew an entry's TTL everywhere it is indexed (sliding reads and touch)
 local function renew(ns, key, ttl)
   local exp = now_ms() + ttl
-  local mkey = ns .. 'cg:m:' .. key
-  redis.call('PEXPIRE', ns .. key, ttl)
+  local mkey = K.meta(ns, key)
+  redis.call('PEXPIRE', K.value(ns, key), ttl)
   redis.call('PEXPIRE', mkey, ttl)
   local m = redis.call('HMGET', mkey, 'tags', 'deps')
   for _, t in ipairs(decode_array(m[1])) do
-    redis.call('ZADD', ns .. 'cg:t:' .. t, 'XX', exp, key)
-    extend(ns .. 'cg:t:' .. t, ttl)
+    redis.call('ZADD', K.tag(ns, t), 'XX', exp, key)
+    extend(K.tag(ns, t), ttl)
   end
   for _, d in ipairs(decode_array(m[2])) do
-    redis.call('ZADD', ns .. 'cg:d:' .. d, 'XX', exp, key)
-    extend(ns .. 'cg:d:' .. d, ttl)
+    redis.call('ZADD', K.dependents(ns, d), 'XX', exp, key)
+    extend(K.dependents(ns, d), ttl)
   end
-  redis.call('ZADD', ns .. 'cg:x', 'XX', exp, key)
+  redis.call('ZADD', K.expiry(ns), 'XX', exp, key)
 end

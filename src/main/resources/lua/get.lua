@@ -4,13 +4,13 @@
 --       a stale (soft-invalidated) entry hands its refresh lease to one caller, asked for or not
 -- miss: {'miss'} | {'miss', token} | {'miss', '', retry_after_ms}
 local ns, key, want_lease = ARGV[1], ARGV[2], ARGV[3]
-local mkey = ns .. 'cg:m:' .. key
-local lkey = ns .. 'cg:l:' .. key
+local mkey = K.meta(ns, key)
+local lkey = K.lease(ns, key)
 local token = ARGV[5] .. '.' .. now_ms()
-local value = redis.call('GET', ns .. key)
+local value = redis.call('GET', K.value(ns, key))
 if value then
   local m = redis.call('HMGET', mkey, 'v', 'tags', 'sliding', 'ttl', 'type', 'stale', 'cms')
-  local pttl = redis.call('PTTL', ns .. key)
+  local pttl = redis.call('PTTL', K.value(ns, key))
   if m[3] == '1' and m[4] then
     renew(ns, key, tonumber(m[4]))
     pttl = tonumber(m[4])

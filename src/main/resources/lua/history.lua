@@ -1,6 +1,6 @@
 -- ARGV: ns, since_stream_id, max. Atomic, so a trim cannot slip between the checks and the read.
 -- returns {first_id, last_id, entries}; ids are '' when the stream is empty
-local s = ARGV[1] .. 'cg:notices'
+local s = K.notices(ARGV[1])
 local first = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)
 local last = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)
 local entries = {}

@@ -22,20 +22,20 @@ for _, req in ipairs(requests) do
   end
   for _, k in ipairs(req.keys or {}) do add(k) end
   for _, t in ipairs(req.tags or {}) do
-    local z = ns .. 'cg:t:' .. t
+    local z = K.tag(ns, t)
     for _, k in ipairs(redis.call('ZRANGEBYSCORE', z, now, '+inf')) do add(k) end
     if not req.soft then redis.call('DEL', z) end
   end
   for _, p in ipairs(req.prefixes or {}) do
-    for _, k in ipairs(redis.call('ZRANGEBYLEX', ns .. 'cg:k', '[' .. p, '[' .. p .. '\255')) do add(k) end
+    for _, k in ipairs(redis.call('ZRANGEBYLEX', K.live(ns), '[' .. p, '[' .. p .. '\255')) do add(k) end
   end
-  for _, t in ipairs(req.tags or {}) do redis.call('ZADD', ns .. 'cg:ti', now, t); recorded = true end
-  for _, p in ipairs(req.prefixes or {}) do redis.call('ZADD', ns .. 'cg:pi', now, p); recorded = true end
+  for _, t in ipairs(req.tags or {}) do redis.call('ZADD', K.tags_invalidated(ns), now, t); recorded = true end
+  for _, p in ipairs(req.prefixes or {}) do redis.call('ZADD', K.prefixes_invalidated(ns), now, p); recorded = true end
   local truncated = 0
   if req.cascade then
     local added, i = 0, 1
     while i <= #keys and truncated == 0 do
-      for _, d in ipairs(redis.call('ZRANGEBYSCORE', ns .. 'cg:d:' .. keys[i], now, '+inf')) do
+      for _, d in ipairs(redis.call('ZRANGEBYSCORE', K.dependents(ns, keys[i]), now, '+inf')) do
         if not seen[d] then
           if added >= max_cascade then truncated = 1; break end
           add(d)
@@ -52,23 +52,23 @@ for _, req in ipairs(requests) do
   end
   local dels = {}
   for _, k in ipairs(keys) do
-    local mkey = ns .. 'cg:m:' .. k
+    local mkey = K.meta(ns, k)
     local m = redis.call('HMGET', mkey, 'tags', 'deps')
     local filed = m[1] or m[2] -- an entry the gateway wrote (a bare key has no bookkeeping to undo)
     for _, t in ipairs(decode_array(m[1])) do
       if not tag_seen[t] then tag_seen[t] = true; tags[#tags + 1] = t end
-      if not req.soft then redis.call('ZREM', ns .. 'cg:t:' .. t, k) end
+      if not req.soft then redis.call('ZREM', K.tag(ns, t), k) end
     end
-    dels[#dels + 1] = ns .. 'cg:l:' .. k -- a fill or refresh begun before this change must not land
+    dels[#dels + 1] = K.lease(ns, k) -- a fill or refresh begun before this change must not land
     if req.soft then
-      if redis.call('EXISTS', ns .. k) == 1 then redis.call('HSET', mkey, 'stale', '1') end
+      if redis.call('EXISTS', K.value(ns, k)) == 1 then redis.call('HSET', mkey, 'stale', '1') end
     else
-      dels[#dels + 1] = ns .. k
+      dels[#dels + 1] = K.value(ns, k)
       if filed then
-        for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', ns .. 'cg:d:' .. d, k) end
+        for _, d in ipairs(decode_array(m[2])) do redis.call('ZREM', K.dependents(ns, d), k) end
         dels[#dels + 1] = mkey
-        redis.call('ZREM', ns .. 'cg:k', k)
-        redis.call('ZREM', ns .. 'cg:x', k)
+        redis.call('ZREM', K.live(ns), k)
+        redis.call('ZREM', K.expiry(ns), k)
       end
     end
     if #dels >= 3000 then
@@ -80,13 +80,13 @@ for _, req in ipairs(requests) do
 
   local keys_json = json_array(keys)
   -- not trimmed here: trim.lua trims by length and age without passing an instance's read position
-  local id = redis.call('XADD', ns .. 'cg:notices', '*',
+  local id = redis.call('XADD', K.notices(ns), '*',
       'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
       'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now), 's', req.soft and '1' or '0')
   results[#results + 1] = {id, keys_json, truncated}
 end
 if recorded then
-  for _, z in ipairs({ns .. 'cg:ti', ns .. 'cg:pi'}) do
+  for _, z in ipairs({K.tags_invalidated(ns), K.prefixes_invalidated(ns)}) do
     redis.call('ZREMRANGEBYSCORE', z, '-inf', now - lease_ttl)
     if redis.call('EXISTS', z) == 1 then redis.call('PEXPIRE', z, lease_ttl) end
   end

@@ -1,3 +1,3 @@
 -- ARGV: ns, tag. returns the live keys filed under the tag
 local ns, tag = ARGV[1], ARGV[2]
-return redis.call('ZRANGEBYSCORE', ns .. 'cg:t:' .. tag, now_ms(), '+inf')
+return redis.call('ZRANGEBYSCORE', K.tag(ns, tag), now_ms(), '+inf')

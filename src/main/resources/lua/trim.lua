@@ -5,14 +5,14 @@
 -- cg:trimmed (the id of the last entry ever removed) and resets its clients.
 -- returns the number of entries removed
 local ns = ARGV[1]
-local s = ns .. 'cg:notices'
+local s = K.notices(ns)
 local max_len, max_age, tail_ttl, hard_max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 
-local dead = redis.call('ZRANGEBYSCORE', ns .. 'cg:tailbeat', '-inf', now - tail_ttl)
+local dead = redis.call('ZRANGEBYSCORE', K.tailbeat(ns), '-inf', now - tail_ttl)
 for _, m in ipairs(dead) do
-  redis.call('ZREM', ns .. 'cg:tailbeat', m)
-  redis.call('ZREM', ns .. 'cg:tails', m)
+  redis.call('ZREM', K.tailbeat(ns), m)
+  redis.call('ZREM', K.tails(ns), m)
 end
 
 -- the cut as {ms, seq}: entries with a smaller id go
@@ -32,7 +32,7 @@ local function keep_last(keep)
   return parse(e[#e][1])
 end
 
-local slowest = redis.call('ZRANGE', ns .. 'cg:tails', 0, 0, 'WITHSCORES')
+local slowest = redis.call('ZRANGE', K.tails(ns), 0, 0, 'WITHSCORES')
 local tail_ms = slowest[2] and tonumber(slowest[2]) or nil
 if len > max_len then
   -- skipped while the slowest live tail holds even the oldest entry (a stuck instance): the clamp
@@ -56,10 +56,10 @@ local removed = redis.call('XTRIM', s, 'MINID', cut)
 if removed > 0 and last_removed[1] then
   -- only ever forward (several instances trim)
   local id = last_removed[1][1]
-  local prev = redis.call('GET', ns .. 'cg:trimmed')
+  local prev = redis.call('GET', K.trimmed(ns))
   local ms, seq = parse(id)
   local pms, pseq = 0, 0
   if prev then pms, pseq = parse(prev) end
-  if ms > pms or (ms == pms and seq > pseq) then redis.call('SET', ns .. 'cg:trimmed', id) end
+  if ms > pms or (ms == pms and seq > pseq) then redis.call('SET', K.trimmed(ns), id) end
 end
 return removed

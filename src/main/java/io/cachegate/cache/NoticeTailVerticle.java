@@ -64,9 +64,9 @@ public final class NoticeTailVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    streamKey = config.redis().namespace() + "cg:notices";
-    epochKey = config.redis().namespace() + "cg:epoch";
-    trimmedKey = config.redis().namespace() + "cg:trimmed";
+    streamKey = RedisKeys.NOTICES.in(config.redis().namespace());
+    epochKey = RedisKeys.EPOCH.in(config.redis().namespace());
+    trimmedKey = RedisKeys.TRIMMED.in(config.redis().namespace());
     client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId());
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
