@@ -95,15 +95,16 @@ test('resume after the socket is killed loses no notice', live, async () => {
     const down = next(c, 'state', (s) => s === 'disconnected');
     c.socket.close(); // the connection dies; the client is not closed
     await down;
+    // listen before posting: the client may reconnect and replay while the posts are still going
+    const heard = [];
+    let check = () => {};
+    c.on('invalidate', (f) => { heard.push(f.id); check(); });
     const missed = [];
     for (let i = 0; i < 5; i++) missed.push(await invalidate({ tags: ['node:resume'] }));
-    const heard = [];
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('missed notices: heard ' + heard)), 10000);
-      c.on('invalidate', (f) => {
-        heard.push(f.id);
-        if (missed.every((id) => heard.includes(id))) { clearTimeout(timer); resolve(); }
-      });
+      const timer = setTimeout(() => reject(new Error('missed notices: heard ' + heard + ', posted ' + missed)), 10000);
+      check = () => { if (missed.every((id) => heard.includes(id))) { clearTimeout(timer); resolve(); } };
+      check();
     });
     assert.deepEqual(heard.slice(0, 5), missed, 'in order, none lost');
   } finally {
