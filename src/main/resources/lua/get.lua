@@ -1,8 +1,9 @@
 -- ARGV: ns, key, want_lease ('1'/'0'), lease_ttl_ms, lease_token
 -- a lease handed out is the token with its issue time: token .. '.' .. ms (put.lua reads the time back)
--- hit:  {'hit', value, version, pttl, tags_json, type, stale ('1'/''), compute_ms, lease ('' or a token)}
+-- replies field/value pairs (ScriptReplies.Get reads them):
+-- hit:  status 'hit', value, version, pttl, tags (JSON), type, stale ('1'/''), cms (compute ms), lease ('' or a token)
 --       a stale (soft-invalidated) entry hands its refresh lease to one caller, asked for or not
--- miss: {'miss'} | {'miss', token} | {'miss', '', retry_after_ms}
+-- miss: status 'miss', and lease (the caller's to fill) or retry_after_ms (another caller holds it)
 local ns, key, want_lease = ARGV[1], ARGV[2], ARGV[3]
 local mkey = K.meta(ns, key)
 local lkey = K.lease(ns, key)
@@ -17,12 +18,13 @@ if value then
   end
   local lease = ''
   if m[6] == '1' and redis.call('SET', lkey, token, 'NX', 'PX', tonumber(ARGV[4])) then lease = token end
-  return {'hit', value, m[1] or '', pttl, m[2] or '[]', m[5] or '', m[6] or '', m[7] or '0', lease}
+  return {'status', 'hit', 'value', value, 'version', m[1] or '', 'pttl', pttl, 'tags', m[2] or '[]', 'type', m[5] or '',
+          'stale', m[6] or '', 'cms', m[7] or '0', 'lease', lease}
 end
 if want_lease == '1' then
   if redis.call('SET', lkey, token, 'NX', 'PX', tonumber(ARGV[4])) then
-    return {'miss', token}
+    return {'status', 'miss', 'lease', token}
   end
-  return {'miss', '', redis.call('PTTL', lkey)}
+  return {'status', 'miss', 'retry_after_ms', redis.call('PTTL', lkey)}
 end
-return {'miss'}
+return {'status', 'miss'}

@@ -5,7 +5,8 @@
 -- soft: the entries stay, marked stale (the next GET hands one caller the lease to refresh them).
 -- The tags and prefixes asked for are also recorded with the time (cg:ti, cg:pi, kept one lease TTL),
 -- so a fill of a key that was not live yet, leased before and tagged or named under them, is refused.
--- returns, per request: {notice_id, keys_json, truncated(0/1)}
+-- replies, per request, field/value pairs (ScriptReplies.Invalidated reads them): notice (its stream id),
+-- keys (JSON), truncated (0/1: the cascade stopped at max_cascade)
 local ns = ARGV[1]
 local max_cascade = tonumber(ARGV[2])
 local requests = cjson.decode(ARGV[3])
@@ -83,7 +84,7 @@ for _, req in ipairs(requests) do
   local id = redis.call('XADD', K.notices(ns), '*',
       'k', keys_json, 't', json_array(tags), 'p', json_array(req.prefixes or {}),
       'c', cjson.encode(req.cause or {source = 'api'}), 'a', tostring(now), 's', req.soft and '1' or '0')
-  results[#results + 1] = {id, keys_json, truncated}
+  results[#results + 1] = {'notice', id, 'keys', keys_json, 'truncated', truncated}
 end
 if recorded then
   for _, z in ipairs({K.tags_invalidated(ns), K.prefixes_invalidated(ns)}) do

@@ -1,7 +1,7 @@
--- ARGV: ns, key. returns {} when missing, else {version, pttl, tags_json, deps_json, dependents...}
+-- ARGV: ns, key. replies {} when missing, else field/value pairs (ScriptReplies.Meta reads them):
+-- version, pttl, tags (JSON), deps (JSON), dependents (an array of keys)
 local ns, key = ARGV[1], ARGV[2]
 if redis.call('EXISTS', K.value(ns, key)) == 0 then return {} end
 local m = redis.call('HMGET', K.meta(ns, key), 'v', 'tags', 'deps')
-local out = {m[1] or '', redis.call('PTTL', K.value(ns, key)), m[2] or '[]', m[3] or '[]'}
-for _, d in ipairs(redis.call('ZRANGEBYSCORE', K.dependents(ns, key), now_ms(), '+inf')) do out[#out + 1] = d end
-return out
+return {'version', m[1] or '', 'pttl', redis.call('PTTL', K.value(ns, key)), 'tags', m[2] or '[]', 'deps', m[3] or '[]',
+        'dependents', redis.call('ZRANGEBYSCORE', K.dependents(ns, key), now_ms(), '+inf')}

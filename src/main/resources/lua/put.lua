@@ -1,5 +1,6 @@
 -- ARGV: ns, key, value, ttl_ms, tags_json, deps_json, sliding, if_version, lease, type, compute_ms
--- returns {'ok', version, ttl_ms} or {'version_mismatch', current} or {'lease_voided'}
+-- replies field/value pairs (ScriptReplies.Put reads them): status 'ok' with version and ttl_ms;
+-- status 'version_mismatch' with current ('' when the key does not exist); status 'lease_voided'
 local ns, key, value = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local tags, deps = decode_array(ARGV[5]), decode_array(ARGV[6])
@@ -8,24 +9,24 @@ local now = now_ms()
 local mkey = K.meta(ns, key)
 
 if lease ~= '' then
-  if redis.call('GET', K.lease(ns, key)) ~= lease then return {'lease_voided'} end
+  if redis.call('GET', K.lease(ns, key)) ~= lease then return {'status', 'lease_voided'} end
   -- a tag or prefix invalidated since the lease was issued voids it too, although this key was not
   -- live then (its lease could not be found by the invalidation): invalidate.lua records them
   local issued = tonumber(string.match(lease, '%.(%d+)$') or '')
   if issued then
     for _, t in ipairs(tags) do
       local at = redis.call('ZSCORE', K.tags_invalidated(ns), t)
-      if at and tonumber(at) >= issued then return {'lease_voided'} end
+      if at and tonumber(at) >= issued then return {'status', 'lease_voided'} end
     end
     for _, p in ipairs(redis.call('ZRANGEBYSCORE', K.prefixes_invalidated(ns), issued, '+inf')) do
-      if string.sub(key, 1, #p) == p then return {'lease_voided'} end
+      if string.sub(key, 1, #p) == p then return {'status', 'lease_voided'} end
     end
   end
 end
 local exists = redis.call('EXISTS', K.value(ns, key)) == 1
 if if_version ~= '' then
   local cur = exists and redis.call('HGET', mkey, 'v') or false
-  if cur ~= if_version then return {'version_mismatch', cur or ''} end
+  if cur ~= if_version then return {'status', 'version_mismatch', 'current', cur or ''} end
 end
 if lease ~= '' then redis.call('DEL', K.lease(ns, key)) end
 
@@ -57,4 +58,4 @@ end
 redis.call('ZADD', K.live(ns), 0, key)
 redis.call('ZADD', K.expiry(ns), exp, key)
 sweep(ns, now, 20)
-return {'ok', version, ttl}
+return {'status', 'ok', 'version', version, 'ttl_ms', ttl}

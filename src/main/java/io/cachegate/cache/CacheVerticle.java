@@ -53,6 +53,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -202,12 +203,12 @@ public final class CacheVerticle extends VerticleBase {
     List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode(),
         Long.toString(config.cache().leaseTtlMs()));
     return scripts.run(redis, Script.INVALIDATE, args).map(res -> {
-      List<Outcome> outcomes = new ArrayList<>();
-      for (int i = 0; i < res.size(); i++) {
-        Response r = res.get(i);
-        List<String> keys = Targets.strings(new JsonArray(r.get(1).toString()));
-        outcomes.add(new Outcome(NoticeIds.fromStreamId(r.get(0).toString()), keys, r.get(2).toInteger() == 1));
-        metrics.invalidation(cmd.invalidations().get(i).cause().source(), keys.size());
+      List<ScriptReplies.Invalidated> replies = ScriptReplies.Invalidated.parse(res);
+      List<Outcome> outcomes = new ArrayList<>(replies.size());
+      for (int i = 0; i < replies.size(); i++) {
+        ScriptReplies.Invalidated r = replies.get(i);
+        outcomes.add(new Outcome(r.noticeId(), r.keys(), r.truncated()));
+        metrics.invalidation(cmd.invalidations().get(i).cause().source(), r.keys().size());
       }
       return new InvalidateResult(outcomes);
     });
@@ -232,14 +233,14 @@ public final class CacheVerticle extends VerticleBase {
           cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs()));
       return scripts.run(redis, Script.PUT, args);
     }).compose(res -> {
-      String status = res.get(0).toString();
-      switch (status) {
+      ScriptReplies.Put reply = ScriptReplies.Put.parse(res);
+      switch (reply.status()) {
         case "ok" -> {
           metrics.set();
-          return Future.succeededFuture(new PutResult(cmd.key(), res.get(1).toString(), res.get(2).toLong() / 1000));
+          return Future.succeededFuture(new PutResult(cmd.key(), reply.version(), reply.ttlMs() / 1000));
         }
         case "version_mismatch" -> {
-          String cur = res.get(1).toString();
+          String cur = reply.current();
           return Future.failedFuture(new CacheFailure(ErrorCode.VERSION_MISMATCH, cur.isEmpty()
               ? "ifVersion " + cmd.ifVersion() + " given, but " + cmd.key() + " does not exist"
               : "ifVersion " + cmd.ifVersion() + " is not the current version of " + cmd.key() + " (" + cur + ")"));
@@ -258,20 +259,16 @@ public final class CacheVerticle extends VerticleBase {
     List<String> args = List.of(ns, q.key(), q.lease() ? "1" : "0", Long.toString(config.cache().leaseTtlMs()),
         HexFormat.of().formatHex(token));
     return scripts.run(redis, Script.GET, args).map(res -> {
-      if ("hit".equals(res.get(0).toString())) {
+      ScriptReplies.Get r = ScriptReplies.Get.parse(res);
+      String lease = r.lease().isEmpty() ? null : r.lease();
+      if (r.hit()) {
         metrics.hit();
-        String type = res.get(5).toString();
-        adaptive.read(type);
-        long pttl = res.get(3).toLong();
-        long computeMs = Long.parseLong(res.get(7).toString());
-        String lease = res.get(8).toString();
-        return new GetResult(true, q.key(), res.get(1).toString(), res.get(2).toString(), ttlSeconds(pttl),
-            Targets.strings(new JsonArray(res.get(4).toString())), lease.isEmpty() ? null : lease, 0,
-            type.isEmpty() ? null : type, "1".equals(res.get(6).toString()), refreshAhead(computeMs, pttl));
+        adaptive.read(r.type());
+        return new GetResult(true, q.key(), r.value(), r.version(), ttlSeconds(r.pttl()), r.tags(), lease, 0,
+            r.type().isEmpty() ? null : r.type(), r.stale(), refreshAhead(r.computeMs(), r.pttl()));
       }
       metrics.miss();
-      String lease = res.size() > 1 && !res.get(1).toString().isEmpty() ? res.get(1).toString() : null;
-      long retry = res.size() > 2 ? Math.max(1, res.get(2).toLong()) : 0;
+      long retry = r.leaseHeld() ? Math.max(1, r.retryAfterMs()) : 0;
       return GetResult.miss(q.key(), lease, retry);
     });
   }
@@ -307,19 +304,17 @@ public final class CacheVerticle extends VerticleBase {
   private Future<SuggestResult> suggest(SuggestQuery q) {
     return scripts.run(redis, Script.SUGGEST, List.of(ns, q.key(), Integer.toString(q.limit()), "1")).map(res -> {
       List<Suggestion> out = new ArrayList<>();
-      for (int i = 0; i + 1 < res.size(); i += 2) out.add(new Suggestion(res.get(i).toString(), Double.parseDouble(res.get(i + 1).toString())));
+      for (Map.Entry<String, Double> e : ScriptReplies.scored(res).entrySet()) out.add(new Suggestion(e.getKey(), e.getValue()));
       return new SuggestResult(q.key(), out);
     });
   }
 
   private Future<MetaResult> meta(MetaQuery q) {
     return scripts.run(redis, Script.META, List.of(ns, q.key())).compose(res -> {
-      if (res.size() == 0) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
-      List<String> dependents = new ArrayList<>();
-      for (int i = 4; i < res.size(); i++) dependents.add(res.get(i).toString());
-      return Future.succeededFuture(new MetaResult(q.key(), res.get(0).toString(), ttlSeconds(res.get(1).toLong()),
-          Targets.strings(new JsonArray(res.get(2).toString())), Targets.strings(new JsonArray(res.get(3).toString())),
-          dependents));
+      ScriptReplies.Meta m = ScriptReplies.Meta.parse(res);
+      if (!m.found()) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
+      return Future.succeededFuture(new MetaResult(q.key(), m.version(), ttlSeconds(m.pttl()), m.tags(), m.dependsOn(),
+          m.dependents()));
     });
   }
 
@@ -335,14 +330,15 @@ public final class CacheVerticle extends VerticleBase {
     String since = q.since() == null ? "" : NoticeIds.toStreamId(q.since());
     if (since == null) return Future.failedFuture(new CacheFailure(ErrorCode.BAD_REQUEST, "since is not a notice id"));
     return scripts.run(redis, Script.HISTORY, List.of(ns, since, Integer.toString(q.max()))).map(res -> {
-      String first = res.get(0).toString();
-      String last = res.get(1).toString();
+      ScriptReplies.History h = ScriptReplies.History.parse(res);
+      String first = h.first();
+      String last = h.last();
       String position = last.isEmpty() ? NoticeIds.ZERO : NoticeIds.fromStreamId(last);
       if (since.isEmpty()) return new HistoryResult(true, List.of(), position);
       boolean reachable = !first.isEmpty()
           && NoticeIds.compareStreamIds(since, first) >= 0
           && NoticeIds.compareStreamIds(since, last) <= 0;
-      Response entries = res.get(2);
+      Response entries = h.entries();
       if (!reachable || entries.size() > q.max()) return new HistoryResult(false, List.of(), position);
       List<Notice> notices = new ArrayList<>();
       for (Response e : entries) notices.add(StreamEntries.toNotice(e));

@@ -1,0 +1,104 @@
+package io.cachegate.cache;
+
+import io.cachegate.model.NoticeIds;
+import io.cachegate.model.Targets;
+import io.vertx.core.json.JsonArray;
+import io.vertx.redis.client.Response;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One parser per script reply, next to each other: the scripts reply with field/value pairs (named in
+ * each script's header comment) and only this class reads them, so no other code depends on a
+ * reply's shape or on the order of its fields.
+ */
+final class ScriptReplies {
+
+  private ScriptReplies() {}
+
+  /** A flat field/value reply as a map; a field the script left out reads as absent. */
+  private static Map<String, Response> fields(Response reply) {
+    Map<String, Response> out = new HashMap<>();
+    for (int i = 0; i + 1 < reply.size(); i += 2) out.put(reply.get(i).toString(), reply.get(i + 1));
+    return out;
+  }
+
+  private static String text(Map<String, Response> f, String name) {
+    Response r = f.get(name);
+    return r == null ? "" : r.toString();
+  }
+
+  private static long number(Map<String, Response> f, String name) {
+    Response r = f.get(name);
+    return r == null ? 0 : Long.parseLong(r.toString());
+  }
+
+  private static List<String> jsonList(Map<String, Response> f, String name) {
+    String s = text(f, name);
+    return s.isEmpty() ? List.of() : Targets.strings(new JsonArray(s));
+  }
+
+  /**
+   * get.lua. {@code lease}, {@code type}: "" when none; {@code leaseHeld}: a miss whose lease another
+   * caller holds, for {@code retryAfterMs} more.
+   */
+  record Get(boolean hit, String value, String version, long pttl, List<String> tags, String type, boolean stale,
+             long computeMs, String lease, boolean leaseHeld, long retryAfterMs) {
+    static Get parse(Response reply) {
+      Map<String, Response> f = fields(reply);
+      return new Get("hit".equals(text(f, "status")), text(f, "value"), text(f, "version"), number(f, "pttl"),
+          jsonList(f, "tags"), text(f, "type"), "1".equals(text(f, "stale")), number(f, "cms"), text(f, "lease"),
+          f.containsKey("retry_after_ms"), number(f, "retry_after_ms"));
+    }
+  }
+
+  /** put.lua: {@code status} is ok, version_mismatch or lease_voided. */
+  record Put(String status, String version, long ttlMs, String current) {
+    static Put parse(Response reply) {
+      Map<String, Response> f = fields(reply);
+      return new Put(text(f, "status"), text(f, "version"), number(f, "ttl_ms"), text(f, "current"));
+    }
+  }
+
+  /** meta.lua; {@code found} false when the key does not exist. */
+  record Meta(boolean found, String version, long pttl, List<String> tags, List<String> dependsOn, List<String> dependents) {
+    static Meta parse(Response reply) {
+      if (reply.size() == 0) return new Meta(false, "", 0, List.of(), List.of(), List.of());
+      Map<String, Response> f = fields(reply);
+      List<String> dependents = new ArrayList<>();
+      Response d = f.get("dependents");
+      if (d != null) for (Response k : d) dependents.add(k.toString());
+      return new Meta(true, text(f, "version"), number(f, "pttl"), jsonList(f, "tags"), jsonList(f, "deps"), dependents);
+    }
+  }
+
+  /** invalidate.lua, one per request: the notice's id, the keys it removed, whether the cascade was cut. */
+  record Invalidated(String noticeId, List<String> keys, boolean truncated) {
+    static List<Invalidated> parse(Response reply) {
+      List<Invalidated> out = new ArrayList<>(reply.size());
+      for (Response r : reply) {
+        Map<String, Response> f = fields(r);
+        out.add(new Invalidated(NoticeIds.fromStreamId(text(f, "notice")), jsonList(f, "keys"), number(f, "truncated") == 1));
+      }
+      return out;
+    }
+  }
+
+  /** suggest.lua: members with their scores (as ZREVRANGEBYSCORE WITHSCORES gives them), in order. */
+  static Map<String, Double> scored(Response reply) {
+    Map<String, Double> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i + 1 < reply.size(); i += 2) out.put(reply.get(i).toString(), Double.parseDouble(reply.get(i + 1).toString()));
+    return out;
+  }
+
+  /** history.lua: the stream's first and last ids ("" when empty) and the entries after {@code since}. */
+  record History(String first, String last, Response entries) {
+    static History parse(Response reply) {
+      Map<String, Response> f = fields(reply);
+      return new History(text(f, "first"), text(f, "last"), f.get("entries"));
+    }
+  }
+}
