@@ -2,7 +2,6 @@ package io.cachegate.config;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -16,7 +15,8 @@ import java.util.TreeSet;
 
 /**
  * Reads the configuration in a fixed, documented order (later wins): built-in defaults from
- * {@link ConfigKeys}, then the YAML file, then {@code CACHEGATE_*} environment variables. An unknown
+ * {@link ConfigKeys}, then the YAML file, then {@code CACHEGATE_*} environment variables (each parsed
+ * as its key's declaration says). An unknown
  * key in the file, or a {@code CACHEGATE_*} variable that names no key, is an error rather than a
  * silently ignored typo (the message suggests the nearest valid name).
  */
@@ -41,11 +41,11 @@ public final class ConfigLoader {
   public static GatewayConfig fromTree(JsonObject fileTree, Map<String, String> env) {
     rejectUnknown(fileTree, "");
     JsonObject merged = new JsonObject();
-    for (ConfigKeys.Key key : ConfigKeys.ALL) {
+    for (ConfigKeys.Key<?> key : ConfigKeys.ALL) {
       Object value = get(fileTree, key.path());
       if (value == null) value = key.defaultValue();
       String fromEnv = env.get(key.envName());
-      if (fromEnv != null) value = parseEnv(key, fromEnv);
+      if (fromEnv != null) value = key.fromEnv(fromEnv);
       if (value != null) put(merged, key.path(), value);
     }
     rejectUnknownEnv(merged, env);
@@ -59,7 +59,7 @@ public final class ConfigLoader {
    */
   private static void rejectUnknownEnv(JsonObject merged, Map<String, String> env) {
     Set<String> known = new TreeSet<>(OTHER_ENV);
-    for (ConfigKeys.Key key : ConfigKeys.ALL) {
+    for (ConfigKeys.Key<?> key : ConfigKeys.ALL) {
       known.add(key.envName());
       if (key.kind() == ConfigKeys.Kind.STRING && key.path().endsWith("Env") && get(merged, key.path()) instanceof String named) {
         known.add(named);
@@ -163,26 +163,6 @@ public final class ConfigLoader {
       } else {
         throw new ConfigException(path, "unknown configuration key (see config/gateway.yaml for the valid keys)");
       }
-    }
-  }
-
-  private static Object parseEnv(ConfigKeys.Key key, String raw) {
-    String v = raw.trim();
-    try {
-      return switch (key.kind()) {
-        case INT -> Integer.parseInt(v);
-        case LONG -> Long.parseLong(v);
-        case DOUBLE -> Double.parseDouble(v);
-        case BOOL -> {
-          if (v.equalsIgnoreCase("true")) yield true;
-          if (v.equalsIgnoreCase("false")) yield false;
-          throw new ConfigException(key.path(), "env " + key.envName() + " must be true or false, got '" + raw + "'");
-        }
-        case STRING -> raw;
-        case JSON -> v.startsWith("[") ? new JsonArray(v) : new JsonObject(v);
-      };
-    } catch (NumberFormatException | DecodeException e) {
-      throw new ConfigException(key.path(), "env " + key.envName() + " cannot be read as " + key.kind() + ": '" + raw + "'");
     }
   }
 

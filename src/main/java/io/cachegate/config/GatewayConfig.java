@@ -1,75 +1,369 @@
 package io.cachegate.config;
 
+import io.cachegate.config.ConfigKeys.Key;
 import io.cachegate.rules.InvalidationRule;
 import io.cachegate.rules.Template;
+import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.regex.Pattern;
+
+import static io.cachegate.config.ConfigKeys.*;
 
 /**
  * The validated, typed configuration. Built once at start-up by {@link ConfigLoader}; immutable, so
  * every verticle may hold it. {@link #raw()} keeps the merged tree so it can travel as a verticle config.
+ *
+ * <p>Every key is declared once, in {@link ConfigKeys} (which also says how to add one). Read any key
+ * with {@link #get}: {@code config.get(ConfigKeys.REDIS_COMMAND_TIMEOUT_MS)}. The sections
+ * ({@link #http()}, {@link #redis()}, ...) are views of the same values for code that is handed only
+ * its part; their named accessors are one line each, reading a declared key, and {@code get} works on
+ * them too. {@link #from} holds what the declarations cannot say: rules between keys, the defaults that
+ * depend on the mode, and the parsing of the structured keys.
  */
-public record GatewayConfig(
-    Http http, Redis redis, Postgres postgres, Capture capture, Cache cache, Stream stream, Auth auth,
-    Map<String, InvalidationRule> events, Map<String, Strategy> strategies, boolean demoSchema,
-    long shutdownGraceMs, String instanceId, boolean demo, Limits limits, JsonObject raw) {
+public final class GatewayConfig {
 
-  public record Http(String host, int port, long maxBodyBytes, int instances, String webroot) {}
+  private final Values values;
+  private final byte[] jwtSecret; // read from the variable auth.jwt.secretEnv names; not a key's value
+  private final JsonObject raw;
+  private final Http http;
+  private final Redis redis;
+  private final Postgres postgres;
+  private final Capture capture;
+  private final Cache cache;
+  private final Stream stream;
+  private final Auth auth;
+  private final Limits limits;
 
-  /** {@code tlsCaFile}: {@code redis.tls.caFile}, the PEM CA bundle for rediss:// ("" = the JVM's trust store). */
-  public record Redis(String url, String namespace, long commandTimeoutMs, int poolSize, long reconnectMaxDelayMs,
-                      String tlsCaFile) {
-    public boolean embedded() {
-      return url.isEmpty();
+  private GatewayConfig(Values values, byte[] jwtSecret, JsonObject raw) {
+    this.values = values;
+    this.jwtSecret = jwtSecret;
+    this.raw = raw;
+    this.http = new Http(values);
+    this.redis = new Redis(values);
+    this.postgres = new Postgres(values);
+    this.capture = new Capture(values);
+    this.cache = new Cache(values);
+    this.stream = new Stream(values);
+    this.auth = new Auth(values, jwtSecret);
+    this.limits = new Limits(values);
+  }
+
+  static GatewayConfig from(JsonObject t, Map<String, String> env) {
+    Values v = new Values();
+    // each scalar key alone: type, range and format, as declared
+    for (Key<?> key : ConfigKeys.ALL) if (!key.structured()) v.read(key, ConfigLoader.get(t, key.path()));
+
+    // the services: both URLs (external mode) or neither (embedded mode); a bad URL stops start-up
+    // here, named, without the password
+    boolean embedded = v.get(REDIS_URL).isEmpty();
+    if (embedded != v.get(POSTGRES_URL).isEmpty()) {
+      throw new ConfigException(embedded ? "redis.url" : "postgres.url",
+          "give both redis.url and postgres.url (external mode) or neither (embedded mode)");
     }
+    String caFile = v.get(REDIS_TLS_CA_FILE);
+    if (!embedded) {
+      RedisUrl r = RedisUrl.parse(v.get(REDIS_URL));
+      if (!caFile.isEmpty()) {
+        if (!r.tls()) {
+          throw new ConfigException("redis.tls.caFile", "is set but redis.url is redis:// (no TLS); use rediss://, or clear redis.tls.caFile");
+        }
+        v.put(REDIS_TLS_CA_FILE, CaFile.check(caFile, "redis.tls.caFile", "file"));
+      }
+      PostgresUrl.parse(v.get(POSTGRES_URL)); // sslmode, sslrootcert (the file must be PEM), parameters
+    } else if (!caFile.isEmpty()) {
+      throw new ConfigException("redis.tls.caFile", "is set but redis.url is empty (embedded mode has no TLS)");
+    }
+    v.put(POSTGRES_CHANNELS, channels(t));
+
+    // a backoff starts at most at its cap
+    if (v.get(CAPTURE_RECONNECT_MIN_DELAY_MS) > v.get(CAPTURE_RECONNECT_MAX_DELAY_MS)) {
+      throw new ConfigException("capture.reconnectMinDelayMs", "must not exceed capture.reconnectMaxDelayMs");
+    }
+    v.put(CAPTURE_TABLES, tables(t));
+
+    // TTLs: the default, the adaptive bounds and every strategy's ttl are within cache.maxTtl
+    long maxTtl = v.get(CACHE_MAX_TTL);
+    if (v.get(CACHE_DEFAULT_TTL) > maxTtl) {
+      throw new ConfigException("cache.defaultTtl", "must not exceed cache.maxTtl (" + maxTtl + ")");
+    }
+    for (Key<Long> k : List.of(ADAPTIVE_WRITE_HEAVY_MAX_TTL, ADAPTIVE_MIN_TTL)) ConfigKeys.whole(k.path(), v.get(k), 1, maxTtl);
+
+    // the stream: the hard history cap is at least the soft one; a healthy client answers a ping
+    // within one interval, so the stall timeout must span at least two
+    if (v.get(STREAM_HISTORY_HARD_MAX_LEN) < v.get(STREAM_HISTORY_MAX_LEN)) {
+      throw new ConfigException("stream.historyHardMaxLen", "must be at least stream.historyMaxLen (" + v.get(STREAM_HISTORY_MAX_LEN) + ")");
+    }
+    if (v.get(STREAM_STALL_TIMEOUT_MS) < 2 * v.get(STREAM_PING_INTERVAL_MS)) {
+      throw new ConfigException("stream.stallTimeoutMs", "must be at least twice stream.pingIntervalMs (" + v.get(STREAM_PING_INTERVAL_MS)
+          + "), or quiet but healthy clients would be closed");
+    }
+
+    // auth: unset = on in external mode; a named JWT secret must exist; on needs a key
+    v.resolve(AUTH_ENABLED, !embedded);
+    byte[] secret = jwtSecret(v.get(AUTH_JWT_SECRET_ENV), env);
+    v.put(AUTH_API_KEYS, apiKeys(t, env));
+    v.put(STREAM_ALLOWED_ORIGINS, origins(t));
+    if (v.get(AUTH_ENABLED) && v.get(AUTH_API_KEYS).isEmpty()) {
+      throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
+          + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
+    }
+
+    if (v.get(INSTANCE_ID).isEmpty()) v.put(INSTANCE_ID, defaultInstanceId());
+    v.resolve(DEMO_ENABLED, embedded); // unset = on in embedded mode
+    v.put(EVENTS, events(t));
+    v.put(STRATEGIES, strategies(t, maxTtl));
+    v.requireAll();
+    return new GatewayConfig(v, secret, t.copy());
+  }
+
+  /** A key's value: {@code config.get(ConfigKeys.CACHE_MAX_TTL)}. */
+  public <T> T get(Key<T> key) {
+    return values.get(key);
+  }
+
+  public Http http() { return http; }
+  public Redis redis() { return redis; }
+  public Postgres postgres() { return postgres; }
+  public Capture capture() { return capture; }
+  public Cache cache() { return cache; }
+  public Stream stream() { return stream; }
+  public Auth auth() { return auth; }
+  public Limits limits() { return limits; }
+  public Map<String, InvalidationRule> events() { return get(EVENTS); }
+  public Map<String, Strategy> strategies() { return get(STRATEGIES); }
+  public boolean demoSchema() { return get(EMBEDDED_DEMO_SCHEMA); }
+  public long shutdownGraceMs() { return get(SHUTDOWN_GRACE_MS); }
+
+  /** {@code instance.id}, or host-pid-random when it was empty. */
+  public String instanceId() { return get(INSTANCE_ID); }
+
+  /** {@code demo.enabled}, resolved by the mode when unset. */
+  public boolean demo() { return get(DEMO_ENABLED); }
+
+  /** The merged tree (defaults, file, environment); holds the URLs as given, passwords included. */
+  public JsonObject raw() { return raw; }
+
+  public boolean embedded() { return redis.embedded(); }
+
+  /** A copy with the given service URLs (used once embedded services are up). */
+  public GatewayConfig withUrls(String redisUrl, String postgresUrl) {
+    return new GatewayConfig(values.with(REDIS_URL, redisUrl).with(POSTGRES_URL, postgresUrl), jwtSecret, raw);
+  }
+
+  /** A copy listening on another port (tests, several instances on one host). */
+  public GatewayConfig withPort(int port) {
+    return new GatewayConfig(values.with(HTTP_PORT, port), jwtSecret, raw);
+  }
+
+  /** Without {@link #raw()}: the merged tree holds the URLs as given, passwords included. */
+  @Override
+  public String toString() {
+    return "GatewayConfig[instance=" + instanceId() + ", http=" + http + ", redis=" + redis + ", postgres=" + postgres
+        + ", auth=" + auth + ", tables=" + capture.tables().keySet() + "]";
+  }
+
+  // ---- the sections: views of the values, one line per accessor ----
+
+  /**
+   * Some keys of the configuration. {@link #get} reads any declared key; {@code toString} shows the
+   * keys under the section's path, URLs without their password.
+   */
+  public abstract static class Section {
+    private final Values values;
+    private final String prefix;
+
+    Section(Values values, String prefix) {
+      this.values = values;
+      this.prefix = prefix;
+    }
+
+    public <T> T get(Key<T> key) {
+      return values.get(key);
+    }
+
+    @Override
+    public String toString() {
+      StringJoiner out = new StringJoiner(", ", getClass().getSimpleName() + "[", "]");
+      for (Key<?> k : ConfigKeys.ALL) {
+        if (!k.path().startsWith(prefix + ".")) continue;
+        Object value = values.get(k);
+        String shown = k.path().endsWith(".url") ? ConnectionErrors.redact(String.valueOf(value)) : String.valueOf(value); // never the password
+        out.add(k.path().substring(prefix.length() + 1) + "=" + shown);
+      }
+      return out.toString();
+    }
+  }
+
+  /** {@code http.*}: the listener. */
+  public static final class Http extends Section {
+    Http(Values v) {
+      super(v, "http");
+    }
+
+    public String host() { return get(HTTP_HOST); }
+    public int port() { return get(HTTP_PORT); }
+    public long maxBodyBytes() { return get(HTTP_MAX_BODY_BYTES); }
+    public int instances() { return get(HTTP_INSTANCES); }
+    public String webroot() { return get(HTTP_WEBROOT); }
+  }
+
+  /** {@code redis.*}; {@code tlsCaFile}: {@code redis.tls.caFile}, the PEM CA bundle for rediss:// ("" = the JVM's trust store). */
+  public static final class Redis extends Section {
+    Redis(Values v) {
+      super(v, "redis");
+    }
+
+    public String url() { return get(REDIS_URL); }
+    public String namespace() { return get(REDIS_NAMESPACE); }
+    public long commandTimeoutMs() { return get(REDIS_COMMAND_TIMEOUT_MS); }
+    public int poolSize() { return get(REDIS_POOL_SIZE); }
+    public long reconnectMaxDelayMs() { return get(REDIS_RECONNECT_MAX_DELAY_MS); }
+    public String tlsCaFile() { return get(REDIS_TLS_CA_FILE); }
+    public boolean embedded() { return url().isEmpty(); }
 
     /** The URL's parts (scheme, host, user); it was checked at config load. */
-    public RedisUrl parsed() {
-      return RedisUrl.parse(url);
-    }
-
-    @Override
-    public String toString() {
-      return "Redis[url=" + io.cachegate.support.ConnectionErrors.redact(url) + ", namespace=" + namespace
-          + ", tlsCaFile=" + tlsCaFile + "]"; // never the password
-    }
+    public RedisUrl parsed() { return RedisUrl.parse(url()); }
   }
 
-  public record Postgres(String url, List<String> channels, int poolSize, long queryTimeoutMs) {
-    public boolean embedded() {
-      return url.isEmpty();
+  /** {@code postgres.*}. */
+  public static final class Postgres extends Section {
+    Postgres(Values v) {
+      super(v, "postgres");
     }
+
+    public String url() { return get(POSTGRES_URL); }
+    public List<String> channels() { return get(POSTGRES_CHANNELS); }
+    public int poolSize() { return get(POSTGRES_POOL_SIZE); }
+    public long queryTimeoutMs() { return get(POSTGRES_QUERY_TIMEOUT_MS); }
+    public boolean embedded() { return url().isEmpty(); }
 
     /** The URL read as libpq reads it (TLS settings included); it was checked at config load. */
-    public PostgresUrl parsed() {
-      return PostgresUrl.parse(url);
+    public PostgresUrl parsed() { return PostgresUrl.parse(url()); }
+  }
+
+  /** {@code capture.*}: triggers, the outbox drain and its leader election. */
+  public static final class Capture extends Section {
+    Capture(Values v) {
+      super(v, "capture");
     }
+
+    public boolean enabled() { return get(CAPTURE_ENABLED); }
+    public String wakeupChannel() { return get(CAPTURE_WAKEUP_CHANNEL); }
+    public long pollIntervalMs() { return get(CAPTURE_POLL_INTERVAL_MS); }
+    public int batchSize() { return get(CAPTURE_BATCH_SIZE); }
+    public long lingerMs() { return get(CAPTURE_LINGER_MS); }
+    public long reconnectMinDelayMs() { return get(CAPTURE_RECONNECT_MIN_DELAY_MS); }
+    public long reconnectMaxDelayMs() { return get(CAPTURE_RECONNECT_MAX_DELAY_MS); }
+    public long leaderPollMs() { return get(CAPTURE_LEADER_POLL_MS); }
+    public long heartbeatMs() { return get(CAPTURE_HEARTBEAT_MS); }
+    public long heartbeatTimeoutMs() { return get(CAPTURE_HEARTBEAT_TIMEOUT_MS); }
+    public long statusIntervalMs() { return get(CAPTURE_STATUS_INTERVAL_MS); }
+    public Map<String, InvalidationRule> tables() { return get(CAPTURE_TABLES); }
+  }
+
+  /** {@code cache.*}, with the {@code adaptive.*} rules. */
+  public static final class Cache extends Section {
+    private final Adaptive adaptive;
+
+    Cache(Values v) {
+      super(v, "cache");
+      this.adaptive = Adaptive.of(v);
+    }
+
+    public long defaultTtl() { return get(CACHE_DEFAULT_TTL); }
+    public long maxTtl() { return get(CACHE_MAX_TTL); }
+    public int maxCascade() { return get(CACHE_MAX_CASCADE); }
+    public long leaseTtlMs() { return get(CACHE_LEASE_TTL_MS); }
+    public long sweepIntervalMs() { return get(CACHE_SWEEP_INTERVAL_MS); }
+    public double refreshAheadBeta() { return get(CACHE_REFRESH_AHEAD_BETA); }
+    public long coAccessTtlMs() { return get(CACHE_CO_ACCESS_TTL_MS); }
+    public int coAccessKeep() { return get(CACHE_CO_ACCESS_KEEP); }
+    public int autoDependsLimit() { return get(CACHE_AUTO_DEPENDS_LIMIT); }
+    public int autoDependsMinScore() { return get(CACHE_AUTO_DEPENDS_MIN_SCORE); }
+    public int instances() { return get(CACHE_INSTANCES); }
+    public Adaptive adaptive() { return adaptive; }
+  }
+
+  /** {@code stream.*}: the WebSocket stream and its notice history. */
+  public static final class Stream extends Section {
+    Stream(Values v) {
+      super(v, "stream");
+    }
+
+    public long historyMaxLen() { return get(STREAM_HISTORY_MAX_LEN); }
+    public long historyHardMaxLen() { return get(STREAM_HISTORY_HARD_MAX_LEN); }
+    public long historyMaxAgeMs() { return get(STREAM_HISTORY_MAX_AGE_MS); }
+    public long trimIntervalMs() { return get(STREAM_TRIM_INTERVAL_MS); }
+    public int maxReplay() { return get(STREAM_MAX_REPLAY); }
+    public int maxFrameBytes() { return get(STREAM_MAX_FRAME_BYTES); }
+    public int writeQueueMaxBytes() { return get(STREAM_WRITE_QUEUE_MAX_BYTES); }
+    public int writeQueueMaxFrames() { return get(STREAM_WRITE_QUEUE_MAX_FRAMES); }
+    public int socketSendBufferBytes() { return get(STREAM_SOCKET_SEND_BUFFER_BYTES); }
+    public int maxNamesPerSocket() { return get(STREAM_MAX_NAMES_PER_SOCKET); }
+    public int maxMalformedFrames() { return get(STREAM_MAX_MALFORMED_FRAMES); }
+    public long pingIntervalMs() { return get(STREAM_PING_INTERVAL_MS); }
+    public long stallTimeoutMs() { return get(STREAM_STALL_TIMEOUT_MS); }
+    public boolean compression() { return get(STREAM_COMPRESSION); }
+  }
+
+  /** {@code auth.*}; {@code jwtSecret}: the HS256 secret read from {@code auth.jwt.secretEnv}, or null (no stream tokens). */
+  public static final class Auth extends Section {
+    private final byte[] jwtSecret;
+
+    Auth(Values v, byte[] jwtSecret) {
+      super(v, "auth");
+      this.jwtSecret = jwtSecret;
+    }
+
+    /** {@code auth.enabled}, resolved by the mode when unset. */
+    public boolean enabled() { return get(AUTH_ENABLED); }
+    public List<ApiKey> apiKeys() { return get(AUTH_API_KEYS); }
+    public byte[] jwtSecret() { return jwtSecret; }
+    public long jwtMaxTtl() { return get(AUTH_JWT_MAX_TTL); }
 
     @Override
     public String toString() {
-      return "Postgres[url=" + io.cachegate.support.ConnectionErrors.redact(url) + ", channels=" + channels + "]"; // never the password
+      return "Auth[enabled=" + enabled() + ", keys=" + apiKeys() + ", jwt=" + (jwtSecret != null) + "]"; // never the secret
     }
   }
 
-  public record Capture(boolean enabled, String wakeupChannel, long pollIntervalMs, int batchSize, long lingerMs,
-                        long reconnectMinDelayMs, long reconnectMaxDelayMs, long leaderPollMs, long heartbeatMs,
-                        long heartbeatTimeoutMs, long statusIntervalMs, Map<String, InvalidationRule> tables) {}
+  /** Limits of the HTTP side: REST requests per second per API key (or per address with auth off), stream admission. */
+  public static final class Limits extends Section {
+    Limits(Values v) {
+      super(v, "limits"); // no such section: its keys live under http.* and stream.*
+    }
 
-  public record Cache(long defaultTtl, long maxTtl, int maxCascade, long leaseTtlMs, long sweepIntervalMs,
-                      double refreshAheadBeta, long coAccessTtlMs, int coAccessKeep, int autoDependsLimit,
-                      int autoDependsMinScore, Adaptive adaptive, int instances) {}
+    @Override
+    public String toString() { return "Limits[ratePerSecond=" + ratePerSecond() + ", burst=" + burst() + ", allowedOrigins=" + allowedOrigins() + "]"; }
+    public int ratePerSecond() { return get(HTTP_RATE_LIMIT_PER_SECOND); }
+    public int burst() { return get(HTTP_RATE_LIMIT_BURST); }
+    public List<String> allowedOrigins() { return get(STREAM_ALLOWED_ORIGINS); }
+    public int maxNamesPerSubscribe() { return get(STREAM_MAX_NAMES_PER_SUBSCRIBE); }
+    public int maxSocketsPerAddress() { return get(STREAM_MAX_SOCKETS_PER_ADDRESS); }
+  }
 
-  public record Stream(long historyMaxLen, long historyHardMaxLen, long historyMaxAgeMs, long trimIntervalMs, int maxReplay, int maxFrameBytes, int writeQueueMaxBytes,
-                       int writeQueueMaxFrames, int socketSendBufferBytes,
-                       int maxNamesPerSocket, int maxMalformedFrames, long pingIntervalMs, long stallTimeoutMs,
-                       boolean compression) {}
+  /**
+   * The adaptive TTL rules ({@code adaptive.*}), applied per data type. A plain record (the cache
+   * package builds its own in tests); {@link #of} reads it from the declared keys.
+   */
+  public record Adaptive(boolean enabled, long windowMs, double hotReadsPerMin, double hotFactor, double coldReadsPerMin,
+                         double coldFactor, double writeHeavyRatio, long writeHeavyMaxTtl, long minTtl) {
+    static Adaptive of(Values v) {
+      return new Adaptive(v.get(ADAPTIVE_ENABLED), v.get(ADAPTIVE_WINDOW_MS), v.get(ADAPTIVE_HOT_READS_PER_MIN),
+          v.get(ADAPTIVE_HOT_FACTOR), v.get(ADAPTIVE_COLD_READS_PER_MIN), v.get(ADAPTIVE_COLD_FACTOR),
+          v.get(ADAPTIVE_WRITE_HEAVY_RATIO), v.get(ADAPTIVE_WRITE_HEAVY_MAX_TTL), v.get(ADAPTIVE_MIN_TTL));
+    }
+  }
 
   public enum Scope { READ, WRITE, INVALIDATE, ADMIN }
 
@@ -81,131 +375,58 @@ public record GatewayConfig(
     }
   }
 
-  /** {@code jwtSecret}: the HS256 secret read from {@code auth.jwt.secretEnv}, or null (no stream tokens). */
-  public record Auth(boolean enabled, List<ApiKey> apiKeys, byte[] jwtSecret, long jwtMaxTtl) {
-    @Override
-    public String toString() {
-      return "Auth[enabled=" + enabled + ", keys=" + apiKeys + ", jwt=" + (jwtSecret != null) + "]"; // never the secret
-    }
-  }
-
-  /** Limits of the HTTP side: REST requests per second per API key (or per address with auth off). */
-  public record Limits(int ratePerSecond, int burst, List<String> allowedOrigins, int maxNamesPerSubscribe,
-                       int maxSocketsPerAddress) {}
-
   /** A data type's TTL policy: {@code strategies.<name>}; {@code adaptive}: the adaptive rules may adjust it. */
   public record Strategy(String name, Long ttl, List<Template> tags, List<Template> dependsOn, boolean adaptive) {}
 
-  /** The adaptive TTL rules ({@code adaptive.*}), applied per data type. */
-  public record Adaptive(boolean enabled, long windowMs, double hotReadsPerMin, double hotFactor, double coldReadsPerMin,
-                         double coldFactor, double writeHeavyRatio, long writeHeavyMaxTtl, long minTtl) {}
+  /** Every declared key's value: checked, mode-dependent ones resolved, structured ones parsed. */
+  static final class Values {
+    private final Map<Key<?>, Object> map;
 
-  private static final Pattern IDENT = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private Values() {
+      this.map = new HashMap<>();
+    }
 
-  static GatewayConfig from(JsonObject t, Map<String, String> env) {
-    Redis redis = new Redis(str(t, "redis.url"), str(t, "redis.namespace"),
-        range(t, "redis.commandTimeoutMs", 10, 600_000), (int) range(t, "redis.poolSize", 1, 1024),
-        range(t, "redis.reconnectMaxDelayMs", 10, 600_000), str(t, "redis.tls.caFile"));
-    Postgres pg = new Postgres(str(t, "postgres.url"), channels(t), (int) range(t, "postgres.poolSize", 1, 1024),
-        range(t, "postgres.queryTimeoutMs", 10, 600_000));
-    if (redis.embedded() != pg.embedded()) {
-      throw new ConfigException(redis.embedded() ? "redis.url" : "postgres.url",
-          "give both redis.url and postgres.url (external mode) or neither (embedded mode)");
+    private Values(Map<Key<?>, Object> map) {
+      this.map = map;
     }
-    if (!redis.embedded()) {
-      RedisUrl r = RedisUrl.parse(redis.url); // a bad URL stops start-up here, named, without the password
-      if (!redis.tlsCaFile.isEmpty()) {
-        if (!r.tls()) {
-          throw new ConfigException("redis.tls.caFile", "is set but redis.url is redis:// (no TLS); use rediss://, or clear redis.tls.caFile");
-        }
-        redis = new Redis(redis.url, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs,
-            CaFile.check(redis.tlsCaFile, "redis.tls.caFile", "file"));
-      }
-    } else if (!redis.tlsCaFile.isEmpty()) {
-      throw new ConfigException("redis.tls.caFile", "is set but redis.url is empty (embedded mode has no TLS)");
+
+    @SuppressWarnings("unchecked")
+    <T> T get(Key<T> key) {
+      Object v = map.get(key);
+      if (v == null) throw new IllegalStateException(key.path() + " has no value (declared in ConfigKeys, not read in GatewayConfig.from?)");
+      return (T) v;
     }
-    if (!pg.embedded()) PostgresUrl.parse(pg.url); // sslmode, sslrootcert (the file must be PEM), parameters
-    Http http = new Http(str(t, "http.host"), (int) range(t, "http.port", 0, 65535),
-        range(t, "http.maxBodyBytes", 64, 64L * 1024 * 1024), (int) range(t, "http.instances", 0, 256),
-        str(t, "http.webroot"));
-    if (http.host.isBlank()) throw new ConfigException("http.host", "must not be empty");
-    String wake = str(t, "capture.wakeupChannel");
-    if (!IDENT.matcher(wake).matches()) throw new ConfigException("capture.wakeupChannel", "must be a plain identifier");
-    Capture capture = new Capture(bool(t, "capture.enabled"), wake,
-        range(t, "capture.pollIntervalMs", 10, 3_600_000), (int) range(t, "capture.batchSize", 1, 100_000),
-        range(t, "capture.lingerMs", 0, 1000),
-        range(t, "capture.reconnectMinDelayMs", 1, 600_000), range(t, "capture.reconnectMaxDelayMs", 10, 600_000),
-        range(t, "capture.leaderPollMs", 10, 600_000), range(t, "capture.heartbeatMs", 10, 600_000),
-        range(t, "capture.heartbeatTimeoutMs", 10, 600_000), range(t, "capture.statusIntervalMs", 10, 600_000), tables(t));
-    if (capture.reconnectMinDelayMs() > capture.reconnectMaxDelayMs()) {
-      throw new ConfigException("capture.reconnectMinDelayMs", "must not exceed capture.reconnectMaxDelayMs");
+
+    /** A copy with one value replaced; the original stays as it was. */
+    <T> Values with(Key<T> key, T value) {
+      Map<Key<?>, Object> copy = new HashMap<>(map);
+      copy.put(key, value);
+      return new Values(copy);
     }
-    long defaultTtl = range(t, "cache.defaultTtl", 1, Long.MAX_VALUE);
-    long maxTtl = range(t, "cache.maxTtl", 1, Long.MAX_VALUE);
-    if (defaultTtl > maxTtl) throw new ConfigException("cache.defaultTtl", "must not exceed cache.maxTtl (" + maxTtl + ")");
-    Adaptive adaptive = new Adaptive(bool(t, "adaptive.enabled"), range(t, "adaptive.windowMs", 1000, 86_400_000),
-        decimal(t, "adaptive.hotReadsPerMin", 0, 1e9), decimal(t, "adaptive.hotFactor", 1, 1000),
-        decimal(t, "adaptive.coldReadsPerMin", 0, 1e9), decimal(t, "adaptive.coldFactor", 0.001, 1),
-        decimal(t, "adaptive.writeHeavyRatio", 0, 1e6), range(t, "adaptive.writeHeavyMaxTtl", 1, maxTtl),
-        range(t, "adaptive.minTtl", 1, maxTtl));
-    Cache cache = new Cache(defaultTtl, maxTtl, (int) range(t, "cache.maxCascade", 1, 1_000_000),
-        range(t, "cache.leaseTtlMs", 100, 3_600_000), range(t, "cache.sweepIntervalMs", 100, 86_400_000),
-        decimal(t, "cache.refreshAheadBeta", 0, 100), range(t, "cache.coAccessTtlMs", 1000, 30L * 86_400_000),
-        (int) range(t, "cache.coAccessKeep", 1, 10_000), (int) range(t, "cache.autoDependsLimit", 1, 256),
-        (int) range(t, "cache.autoDependsMinScore", 1, 1_000_000), adaptive, (int) range(t, "cache.instances", 0, 256));
-    Stream stream = new Stream(range(t, "stream.historyMaxLen", 10, 100_000_000),
-        range(t, "stream.historyHardMaxLen", 10, 1_000_000_000),
-        range(t, "stream.historyMaxAgeMs", 1000, 365L * 86_400_000), range(t, "stream.trimIntervalMs", 10, 3_600_000),
-        (int) range(t, "stream.maxReplay", 1, 10_000_000), (int) range(t, "stream.maxFrameBytes", 256, 16 * 1024 * 1024),
-        (int) range(t, "stream.writeQueueMaxBytes", 1024, 256 * 1024 * 1024),
-        (int) range(t, "stream.writeQueueMaxFrames", 1, 10_000_000), (int) range(t, "stream.socketSendBufferBytes", 0, 64 * 1024 * 1024),
-        (int) range(t, "stream.maxNamesPerSocket", 1, 1_000_000), (int) range(t, "stream.maxMalformedFrames", 1, 1_000_000),
-        range(t, "stream.pingIntervalMs", 10, 3_600_000), range(t, "stream.stallTimeoutMs", 20, 86_400_000),
-        bool(t, "stream.compression"));
-    if (stream.historyHardMaxLen() < stream.historyMaxLen()) {
-      throw new ConfigException("stream.historyHardMaxLen", "must be at least stream.historyMaxLen (" + stream.historyMaxLen() + ")");
+
+    // building, only in from(), before any GatewayConfig holds this
+
+    private <T> void read(Key<T> key, Object fromTree) {
+      map.put(key, key.read(fromTree));
     }
-    if (stream.stallTimeoutMs() < 2 * stream.pingIntervalMs()) {
-      throw new ConfigException("stream.stallTimeoutMs", "must be at least twice stream.pingIntervalMs (" + stream.pingIntervalMs()
-          + "), or quiet but healthy clients would be closed");
+
+    private <T> void put(Key<T> key, T value) {
+      map.put(key, value);
     }
-    boolean authOn = boolOr(t, "auth.enabled", !redis.embedded());
-    String secretEnv = str(t, "auth.jwt.secretEnv");
-    byte[] secret = null;
-    if (!secretEnv.isEmpty()) {
-      String v = env.get(secretEnv);
-      if (v == null || v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
-        throw new ConfigException("auth.jwt.secretEnv", "environment variable " + secretEnv
-            + " is unset or shorter than 32 bytes; refusing to start rather than accept unsigned stream tokens");
-      }
-      secret = v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /** A mode-dependent switch left unset takes {@code byMode}. */
+    private void resolve(Key<Boolean> key, boolean byMode) {
+      map.putIfAbsent(key, byMode); // read(...) stored null for "unset"
     }
-    Auth auth = new Auth(authOn, apiKeys(t, env), secret, range(t, "auth.jwt.maxTtl", 1, 30L * 86_400));
-    Object origins = ConfigLoader.get(t, "stream.allowedOrigins");
-    if (!(origins instanceof JsonArray oa) || oa.stream().anyMatch(o -> !(o instanceof String))) {
-      throw new ConfigException("stream.allowedOrigins", "must be a list of origins such as https://app.example.com");
+
+    private void requireAll() {
+      for (Key<?> k : ConfigKeys.ALL) get(k);
     }
-    Limits limits = new Limits((int) range(t, "http.rateLimitPerSecond", 1, 10_000_000), (int) range(t, "http.rateLimitBurst", 1, 10_000_000),
-        List.copyOf(oa.stream().map(String::valueOf).toList()), (int) range(t, "stream.maxNamesPerSubscribe", 1, 100_000),
-        (int) range(t, "stream.maxSocketsPerAddress", 1, 1_000_000));
-    if (auth.enabled && auth.apiKeys.isEmpty()) {
-      throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
-          + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
-    }
-    String instance = str(t, "instance.id");
-    if (instance.isEmpty()) instance = defaultInstanceId();
-    if (!Pattern.matches("[A-Za-z0-9._:-]{1,64}", instance)) {
-      throw new ConfigException("instance.id", "must be 1 to 64 letters, digits or . _ : -");
-    }
-    boolean demo = boolOr(t, "demo.enabled", redis.embedded());
-    return new GatewayConfig(http, redis, pg, capture, cache, stream, auth, events(t), strategies(t, maxTtl),
-        bool(t, "embedded.demoSchema"), range(t, "shutdown.graceMs", 0, 600_000), instance, demo, limits, t.copy());
   }
 
-  /** A switch whose default depends on the mode (embedded or external): unset means {@code dflt}. */
-  private static boolean boolOr(JsonObject t, String path, boolean dflt) {
-    return ConfigLoader.get(t, path) == null ? dflt : bool(t, path);
-  }
+  // ---- what the declarations cannot say: the structured keys' parsing, derived values ----
+
+  private static final Pattern IDENT = ConfigKeys.IDENTIFIER.pattern();
 
   /** host-pid-random: unique per process, and per gateway when one JVM runs several (tests). */
   private static String defaultInstanceId() {
@@ -219,64 +440,15 @@ public record GatewayConfig(
     return host + "-" + ProcessHandle.current().pid() + "-" + Integer.toHexString(new java.security.SecureRandom().nextInt(0x10000));
   }
 
-  /** Without {@link #raw()}: the merged tree holds the URLs as given, passwords included. */
-  @Override
-  public String toString() {
-    return "GatewayConfig[instance=" + instanceId + ", http=" + http + ", redis=" + redis + ", postgres=" + postgres
-        + ", auth=" + auth + ", tables=" + capture.tables().keySet() + "]";
-  }
-
-  public boolean embedded() {
-    return redis.embedded();
-  }
-
-  /** A copy with the given service URLs (used once embedded services are up). */
-  public GatewayConfig withUrls(String redisUrl, String postgresUrl) {
-    return new GatewayConfig(http,
-        new Redis(redisUrl, redis.namespace, redis.commandTimeoutMs, redis.poolSize, redis.reconnectMaxDelayMs, redis.tlsCaFile),
-        new Postgres(postgresUrl, postgres.channels, postgres.poolSize, postgres.queryTimeoutMs),
-        capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, limits, raw);
-  }
-
-  /** A copy listening on another port (tests, several instances on one host). */
-  public GatewayConfig withPort(int port) {
-    return new GatewayConfig(new Http(http.host, port, http.maxBodyBytes, http.instances, http.webroot),
-        redis, postgres, capture, cache, stream, auth, events, strategies, demoSchema, shutdownGraceMs, instanceId, demo, limits, raw);
-  }
-
-  // ---- readers with the key in every message ----
-
-  private static String str(JsonObject t, String path) {
-    Object v = ConfigLoader.get(t, path);
-    if (v == null) return "";
-    if (v instanceof String s) return s.trim();
-    if (v instanceof Number || v instanceof Boolean) return v.toString();
-    throw new ConfigException(path, "must be a string");
-  }
-
-  private static boolean bool(JsonObject t, String path) {
-    Object v = ConfigLoader.get(t, path);
-    if (v instanceof Boolean b) return b;
-    throw new ConfigException(path, "must be true or false, got " + v);
-  }
-
-  private static long range(JsonObject t, String path, long min, long max) {
-    Object v = ConfigLoader.get(t, path);
-    if (!(v instanceof Number n) || (n.doubleValue() != Math.rint(n.doubleValue()))) {
-      throw new ConfigException(path, "must be a whole number, got " + v);
+  /** The secret in the variable {@code auth.jwt.secretEnv} names, or null when it names none. */
+  private static byte[] jwtSecret(String secretEnv, Map<String, String> env) {
+    if (secretEnv.isEmpty()) return null;
+    String v = env.get(secretEnv);
+    if (v == null || v.getBytes(StandardCharsets.UTF_8).length < 32) {
+      throw new ConfigException("auth.jwt.secretEnv", "environment variable " + secretEnv
+          + " is unset or shorter than 32 bytes; refusing to start rather than accept unsigned stream tokens");
     }
-    // beyond a long (Jackson's BigInteger) is out of range, never wrapped into it
-    long l = Math.abs(n.doubleValue()) >= 0x1p62 ? (n.doubleValue() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE) : n.longValue();
-    if (l < min || l > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + v);
-    return l;
-  }
-
-  private static double decimal(JsonObject t, String path, double min, double max) {
-    Object v = ConfigLoader.get(t, path);
-    if (!(v instanceof Number n) || Double.isNaN(n.doubleValue())) throw new ConfigException(path, "must be a number, got " + v);
-    double d = n.doubleValue();
-    if (d < min || d > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + d);
-    return d;
+    return v.getBytes(StandardCharsets.UTF_8);
   }
 
   private static List<String> channels(JsonObject t) {
@@ -290,6 +462,14 @@ public record GatewayConfig(
       out.add(s);
     }
     return List.copyOf(out);
+  }
+
+  private static List<String> origins(JsonObject t) {
+    Object origins = ConfigLoader.get(t, "stream.allowedOrigins");
+    if (!(origins instanceof JsonArray oa) || oa.stream().anyMatch(o -> !(o instanceof String))) {
+      throw new ConfigException("stream.allowedOrigins", "must be a list of origins such as https://app.example.com");
+    }
+    return List.copyOf(oa.stream().map(String::valueOf).toList());
   }
 
   private static JsonObject section(JsonObject t, String path) {
@@ -340,10 +520,7 @@ public record GatewayConfig(
       String where = "strategies." + name;
       if (!(s.getValue(name) instanceof JsonObject o)) throw new ConfigException(where, "must be a mapping");
       Long ttl = null;
-      if (o.getValue("ttl") != null) {
-        JsonObject holder = new JsonObject().put("ttl", o.getValue("ttl"));
-        ttl = range(holder, "ttl", 1, maxTtl);
-      }
+      if (o.getValue("ttl") != null) ttl = ConfigKeys.whole("ttl", o.getValue("ttl"), 1, maxTtl); // message as before: "ttl: ..."
       for (String f : o.fieldNames()) {
         if (!List.of("ttl", "tags", "dependsOn", "adaptive").contains(f)) {
           throw new ConfigException(where + "." + f, "unknown (allowed: ttl, tags, dependsOn, adaptive)");
