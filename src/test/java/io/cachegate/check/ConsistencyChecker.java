@@ -1,6 +1,10 @@
 package io.cachegate.check;
 
+import io.cachegate.capture.CaptureVerticle;
+import io.cachegate.capture.OutboxSchema;
 import io.cachegate.it.Await;
+import io.cachegate.it.GatewayProcess;
+import io.cachegate.it.OpenApiCheck;
 import io.cachegate.it.TestGateway;
 import io.cachegate.it.TestRedis;
 import io.cachegate.it.TestServices;
@@ -14,12 +18,19 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -29,13 +40,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * The consistency checker: writers change rows of a watched table, readers fill the cache through the
  * REST API with fill leases, and WebSocket clients follow the rows' tags, while faults are injected:
  * the listener's connection is killed, Redis is stopped and restarted (with its data), and the leading
- * instance is stopped abruptly (its clients reconnect elsewhere with {@code since}). After the writes
- * stop and the gateways settle it checks every row:
+ * instance is killed with SIGKILL (it runs in a process of its own; its clients reconnect elsewhere with
+ * {@code since}). Each fault is checked to have happened, on real state (PostgreSQL's sessions and
+ * locks, each instance's {@code /health}), and its entry in the result says what was observed; a fault
+ * that was not observed is {@link Fault#happened() not happened}, and the run has not proved anything
+ * about it. After the writes stop and the gateways settle it checks every row:
  * <ol>
  *   <li>no entry in Redis is older than the row's last committed change;</li>
  *   <li>every client following one of the row's tags (before or after the change) heard a notice
@@ -45,7 +60,23 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class ConsistencyChecker {
 
-  public record Result(long changes, long fills, long staleRefused, long audits, List<String> faults, List<String> violations) {
+  /**
+   * One injected fault: what was done, when (seconds into the writes), and what was observed of it.
+   * {@code happened} is false when the observation did not confirm it (the entry then says why).
+   */
+  public record Fault(String name, String at, boolean happened, String observed) {
+    @Override
+    public String toString() {
+      return name + "(" + (happened ? "" : "NOT OBSERVED: ") + observed + ")@" + at;
+    }
+  }
+
+  public record Result(long changes, long fills, long staleRefused, long audits, List<Fault> faults, List<String> violations) {
+    /** The faults whose effect was not observed. */
+    public List<Fault> missedFaults() {
+      return faults.stream().filter(f -> !f.happened()).toList();
+    }
+
     @Override
     public String toString() {
       return "consistency: changes=" + changes + " fills=" + fills + " staleFillsRefused=" + staleRefused + " audits=" + audits
@@ -76,9 +107,11 @@ public final class ConsistencyChecker {
   private final AtomicLong changes = new AtomicLong();
   private final AtomicLong fills = new AtomicLong();
   private final AtomicLong staleRefused = new AtomicLong();
-  private final List<String> faults = new CopyOnWriteArrayList<>();
-  private final List<TestGateway> gateways = new CopyOnWriteArrayList<>();
-  private final java.util.Set<TestGateway> stopped = ConcurrentHashMap.newKeySet();
+  private final List<Fault> faults = new CopyOnWriteArrayList<>();
+  /** REST answers 503 the readers got (Redis unreachable), to tell how the outage looked to clients. */
+  private final AtomicLong unavailable = new AtomicLong();
+  private final List<Instance> gateways = new CopyOnWriteArrayList<>();
+  private final java.util.Set<Instance> stopped = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean writing = new AtomicBoolean(true);
   /** Set before the clients and gateways are closed: no client reconnects from then on. */
   private volatile boolean tearingDown;
@@ -90,6 +123,10 @@ public final class ConsistencyChecker {
     });
   }
   private String db;
+  /** The Redis namespace both instances share. */
+  private String ns;
+  /** A Redis client for the auditor and the verdicts: the in-JVM instance's, which is never killed. */
+  private TestGateway redisReader;
 
   private final boolean leases;
 
@@ -114,7 +151,7 @@ public final class ConsistencyChecker {
     }
 
     void connect(WebSocketClient wsc) {
-      TestGateway gw = live().get(group % live().size());
+      Instance gw = live().get(group % live().size());
       wsc.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gw.port()).setURI("/v1/stream"))
           .onSuccess(w -> {
             ws = w;
@@ -154,12 +191,90 @@ public final class ConsistencyChecker {
     }
   }
 
-  private List<TestGateway> live() {
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  /**
+   * One gateway instance as the checker sees it: in this JVM ({@code inJvm}), or in a process of its own
+   * ({@code process}), which the leader fault kills with SIGKILL.
+   */
+  private static final class Instance {
+    final String id;
+    final TestGateway inJvm;
+    final GatewayProcess process;
+    final int port;
+
+    Instance(String id, TestGateway inJvm, GatewayProcess process, int port) {
+      this.id = id;
+      this.inJvm = inJvm;
+      this.process = process;
+      this.port = port;
+    }
+
+    int port() {
+      return port;
+    }
+
+    /** As {@link TestGateway#call}: every answer is checked against openapi.json; a failed request throws. */
+    TestGateway.Reply call(String method, String path, String body) {
+      if (inJvm != null) return inJvm.call(method, path, body);
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(Duration.ofSeconds(10))
+          .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+      if (body != null) b.header("Content-Type", "application/json");
+      try {
+        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        OpenApiCheck.get().check(method, path, r);
+        return new TestGateway.Reply(r.statusCode(), r.body(), r);
+      } catch (IOException | InterruptedException e) {
+        throw new IllegalStateException(method + " " + path + ": " + e, e);
+      }
+    }
+
+    TestGateway.Reply put(String key, JsonObject body) {
+      return call("PUT", "/v1/entries/" + key, body.encode());
+    }
+
+    TestGateway.Reply post(String path, JsonObject body) {
+      return call("POST", path, body.encode());
+    }
+
+    /** {@code GET /health}'s body (200 or 503), or an empty object when the instance does not answer. */
+    JsonObject health() {
+      try {
+        return call("GET", "/health", null).json();
+      } catch (RuntimeException e) {
+        return new JsonObject();
+      }
+    }
+
+    /** Whether this instance says Redis is up (null: no answer). */
+    Boolean redisUp() {
+      JsonObject r = health().getJsonObject("redis");
+      return r == null ? null : r.getBoolean("up");
+    }
+
+    /**
+     * The metric cachegate.capture.reconnects: from the registry in this JVM; for a process, from
+     * {@code health} (its /health reports the same counter).
+     */
+    long reconnects(JsonObject health) {
+      if (inJvm != null) return inJvm.gateway.metrics().count("cachegate.capture.reconnects");
+      return health.getJsonObject("postgres", new JsonObject()).getLong("reconnects", -1L);
+    }
+
+    @Override
+    public String toString() {
+      return id + (process != null ? " (own process)" : " (this JVM)");
+    }
+  }
+
+  private List<Instance> live() {
     return gateways.stream().filter(g -> !stopped.contains(g)).toList();
   }
 
   public Result run() throws Exception {
     db = TestServices.newDatabase();
+    ns = TestServices.uniqueNamespace();
     try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
       st.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, v bigint NOT NULL, grp int NOT NULL)");
       st.execute("INSERT INTO accounts SELECT i, 0, i % " + GROUPS + " FROM generate_series(1, " + ROWS + ") i");
@@ -168,16 +283,32 @@ public final class ConsistencyChecker {
     clientVertx = vertx;
     WebSocketClient wsc = vertx.createWebSocketClient();
     List<Client> clients = new ArrayList<>();
-    try (TestRedis redis = new TestRedis(true)) {
+    List<Thread> threads = new ArrayList<>();
+    TestRedis redis = new TestRedis(true);
+    GatewayProcess process = null;
+    try (Connection control = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", "")) {
+      // the instance that leads runs in a process of its own, so that it can be killed with SIGKILL; it
+      // starts alone, so it takes the lead, and the in-JVM instance starts once it holds the lock, as a
+      // follower (C1 only: the process starts faster and takes less CPU from the run; 15 s of load
+      // does not need C2)
+      String processId = "test-" + ns.replace(":", "") + "-process";
+      GatewayProcess started = GatewayProcess.start(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"), "io.cachegate.Main", List.of(),
+          processEnv(redis, processId));
+      process = started;
+      Await.until("the process instance to hold the leader lock", 60_000, () -> {
+        if (!started.process.isAlive()) throw new AssertionError("the process instance exited " + started.process.exitValue());
+        return (CaptureVerticle.LEADER_NAME + processId).equals(lockHolderName(control));
+      });
       JsonObject cfg = new JsonObject()
-          .put("redis", new JsonObject().put("url", redis.url()).put("commandTimeoutMs", 500).put("reconnectMaxDelayMs", 500))
+          .put("redis", new JsonObject().put("url", redis.url()).put("namespace", ns)
+              .put("commandTimeoutMs", 500).put("reconnectMaxDelayMs", 500))
           .put("capture", new JsonObject().put("leaderPollMs", 200).put("reconnectMinDelayMs", 50).put("reconnectMaxDelayMs", 500)
               .put("heartbeatMs", 500).put("heartbeatTimeoutMs", 1000)
               .put("tables", new JsonObject().put("accounts", new JsonObject()
                   .put("keys", new JsonArray().add("acct:{id}")).put("tags", new JsonArray().add("grp:{grp}")))));
-      TestGateway first = TestGateway.start(cfg, Map.of(), db);
-      gateways.add(first);
-      gateways.add(first.peer(cfg));
+      redisReader = TestGateway.start(cfg, Map.of(), db);
+      gateways.add(new Instance(processId, null, process, process.awaitListening()));
+      gateways.add(new Instance(redisReader.gateway.config().instanceId(), redisReader, null, redisReader.port()));
       for (int g = 0; g < GROUPS; g++) {
         Client cl = new Client(g);
         clients.add(cl);
@@ -185,7 +316,6 @@ public final class ConsistencyChecker {
       }
       Await.until("clients to subscribe", 10_000, () -> clients.stream().allMatch(cl -> cl.lastId != null));
 
-      List<Thread> threads = new ArrayList<>();
       for (int w = 0; w < 2; w++) threads.add(new Thread(writer(new Random(seed * 31 + w)), "writer-" + w));
       for (int r = 0; r < 2; r++) threads.add(new Thread(reader(new Random(seed * 17 + r)), "reader-" + r));
       threads.add(new Thread(auditor(new Random(seed * 7)), "auditor"));
@@ -198,39 +328,66 @@ public final class ConsistencyChecker {
       long start = System.nanoTime();
       long step = TimeUnit.SECONDS.toNanos(writeSeconds) / 5;
       pauseUntil(start + step);
-      killListener();
+      killListener(control, start);
       pauseUntil(start + 2 * step);
-      auditPausedUntil = Long.MAX_VALUE; // nothing can be invalidated while Redis is away
-      redis.stop();
-      faults.add("redis-stopped@" + elapsed(start));
-      pauseUntil(start + 2 * step + TimeUnit.SECONDS.toNanos(2));
-      redis.start();
-      faults.add("redis-restarted@" + elapsed(start));
-      auditPausedUntil = System.nanoTime() + GRACE_NANOS;
+      stopRedis(redis, start, start + 2 * step + TimeUnit.SECONDS.toNanos(2));
       pauseUntil(start + 3 * step);
-      killLeader(start);
+      killLeader(control, start);
       pauseUntil(start + TimeUnit.SECONDS.toNanos(writeSeconds));
       writing.set(false);
       for (Thread t : threads) t.join(30_000);
 
       settle(clients);
       List<String> violations = new ArrayList<>(auditViolations);
-      violations.addAll(verify(clients, redis));
-      return new Result(changes.get(), fills.get(), staleRefused.get(), audits.get(), faults, violations);
+      violations.addAll(verify(clients));
+      return new Result(changes.get(), fills.get(), staleRefused.get(), audits.get(), List.copyOf(faults), violations);
     } finally {
-      // the clients go first, while their gateways still answer the close handshake; a client that
-      // reconnected to a gateway in the middle of its shutdown used to hold wsc.close() past its timeout
+      // nothing it started outlives the run, whatever failed: the load first, then the clients, while
+      // their gateways still answer the close handshake (a client that reconnected to a gateway in the
+      // middle of its shutdown used to hold wsc.close() past its timeout), the gateways, Redis last
+      writing.set(false);
       tearingDown = true;
-      Await.get(wsc.close());
-      for (TestGateway g : gateways) {
+      try {
+        for (Thread t : threads) t.join(30_000);
+        Await.get(wsc.close());
+      } finally {
         try {
-          g.close();
-        } catch (RuntimeException ignored) {
-          // the killed one is closed already
+          if (redisReader != null) redisReader.close();
+        } finally {
+          try {
+            if (process != null) process.close(); // returns at once when it was SIGKILLed
+          } finally {
+            try {
+              Await.get(vertx.close());
+            } finally {
+              redis.close();
+            }
+          }
         }
       }
-      Await.get(vertx.close());
     }
+  }
+
+  /** The process instance's configuration: the in-JVM instance's, as environment variables. */
+  private Map<String, String> processEnv(TestRedis redis, String instanceId) {
+    Map<String, String> env = new HashMap<>();
+    env.put("CACHEGATE_INSTANCE_ID", instanceId);
+    env.put("CACHEGATE_HTTP_PORT", "0");
+    env.put("CACHEGATE_HTTP_INSTANCES", "2");
+    env.put("CACHEGATE_AUTH_ENABLED", "false");
+    env.put("CACHEGATE_REDIS_URL", redis.url());
+    env.put("CACHEGATE_REDIS_NAMESPACE", ns);
+    env.put("CACHEGATE_REDIS_COMMAND_TIMEOUT_MS", "500");
+    env.put("CACHEGATE_REDIS_RECONNECT_MAX_DELAY_MS", "500");
+    env.put("CACHEGATE_POSTGRES_URL", db);
+    env.put("CACHEGATE_CAPTURE_POLL_INTERVAL_MS", "500");
+    env.put("CACHEGATE_CAPTURE_LEADER_POLL_MS", "200");
+    env.put("CACHEGATE_CAPTURE_RECONNECT_MIN_DELAY_MS", "50");
+    env.put("CACHEGATE_CAPTURE_RECONNECT_MAX_DELAY_MS", "500");
+    env.put("CACHEGATE_CAPTURE_HEARTBEAT_MS", "500");
+    env.put("CACHEGATE_CAPTURE_HEARTBEAT_TIMEOUT_MS", "1000");
+    env.put("CACHEGATE_CAPTURE_TABLES", "{\"accounts\": {\"keys\": [\"acct:{id}\"], \"tags\": [\"grp:{grp}\"]}}");
+    return env;
   }
 
   private static String elapsed(long start) {
@@ -243,25 +400,191 @@ public final class ConsistencyChecker {
     if (left > 0) TimeUnit.NANOSECONDS.sleep(left);
   }
 
-  private void killListener() throws Exception {
-    try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-             + "WHERE application_name LIKE 'cachegate-listener %' AND datname = current_database()")) {
-      rs.next();
-      faults.add("listener-killed(" + rs.getInt(1) + ")");
+  /**
+   * Polls real state until {@code condition} holds, for {@code timeoutMs} at most (a check that throws
+   * counts as not yet): the milliseconds it took, or -1 when it never held.
+   */
+  private static long observe(String what, long timeoutMs, BooleanSupplier condition) {
+    long t0 = System.nanoTime();
+    try {
+      Await.until(what, timeoutMs, () -> {
+        try {
+          return condition.getAsBoolean();
+        } catch (RuntimeException e) {
+          return false;
+        }
+      });
+      return (System.nanoTime() - t0) / 1_000_000;
+    } catch (AssertionError e) {
+      return -1;
     }
   }
 
-  private void killLeader(long start) {
-    for (TestGateway g : live()) {
-      if (g.gateway.metrics().leader.get() == 1) {
-        stopped.add(g);
-        g.gateway.vertx().close(); // abrupt: its sockets drop, its PostgreSQL sessions end, its lock is released
-        faults.add("leader-stopped(" + g.gateway.config().instanceId() + ")@" + elapsed(start));
-        return;
+  /** The application_name of the session holding the leader lock now (pg_locks), or null. */
+  private static String lockHolderName(Connection control) {
+    return sqlString(control, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        + "WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        + "AND ((l.classid::bigint << 32) | l.objid::bigint) = " + OutboxSchema.LEADER_LOCK + " LIMIT 1");
+  }
+
+  /** The instance whose lock session holds the leader lock now, or null. */
+  private Instance lockHolder(Connection control) {
+    String name = lockHolderName(control);
+    for (Instance g : gateways) if ((CaptureVerticle.LEADER_NAME + g.id).equals(name)) return g;
+    return null;
+  }
+
+  /** The pids of this database's sessions with this application_name. */
+  private static List<Integer> sessions(Connection control, String applicationName) {
+    try (PreparedStatement ps = control.prepareStatement(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = ? AND datname = current_database() ORDER BY pid")) {
+      ps.setString(1, applicationName);
+      List<Integer> pids = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) pids.add(rs.getInt(1));
       }
+      return pids;
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
     }
-    faults.add("no-leader-to-stop@" + elapsed(start));
+  }
+
+  private static String sqlString(Connection control, String query) {
+    try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery(query)) {
+      return rs.next() ? rs.getString(1) : null;
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Ends the leader's LISTEN session(s) with pg_terminate_backend. Happened when at least one session was
+   * ended (gone from pg_stat_activity), and the leader LISTENs again: a new session of that name, its
+   * reconnect metric grown, and its /health saying it listens.
+   */
+  private void killListener(Connection control, long start) {
+    String at = elapsed(start);
+    Instance leader = lockHolder(control);
+    if (leader == null) {
+      faults.add(new Fault("listener-killed", at, false, "no instance holds the leader lock"));
+      return;
+    }
+    String name = CaptureVerticle.LISTENER_NAME + leader.id;
+    long reconnectsBefore = leader.reconnects(leader.health());
+    List<Integer> ended = new ArrayList<>();
+    try (PreparedStatement ps = control.prepareStatement("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+        + "WHERE application_name = ? AND datname = current_database()")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) if (rs.getBoolean(2)) ended.add(rs.getInt(1));
+      }
+    } catch (java.sql.SQLException e) {
+      faults.add(new Fault("listener-killed", at, false, "pg_terminate_backend failed: " + e.getMessage()));
+      return;
+    }
+    if (ended.isEmpty()) {
+      faults.add(new Fault("listener-killed", at, false, "0 sessions named '" + name + "' ended"));
+      return;
+    }
+    long goneMs = observe("the killed listener sessions to end", 2_000,
+        () -> sessions(control, name).stream().noneMatch(ended::contains));
+    String what = ended.size() + " session" + (ended.size() == 1 ? "" : "s") + " " + ended + " of " + leader.id;
+    if (goneMs < 0) {
+      faults.add(new Fault("listener-killed", at, false, what + " signalled but still in pg_stat_activity after 2 s"));
+      return;
+    }
+    List<Integer> fresh = new ArrayList<>();
+    long[] reconnectsAfter = {reconnectsBefore};
+    long relistenMs = observe("the leader to LISTEN again", 2_500, () -> {
+      List<Integer> now = sessions(control, name);
+      now.removeAll(ended);
+      JsonObject health = leader.health();
+      reconnectsAfter[0] = leader.reconnects(health);
+      if (now.isEmpty() || reconnectsAfter[0] <= reconnectsBefore
+          || !health.getJsonObject("postgres", new JsonObject()).getBoolean("listening", false)) return false;
+      fresh.addAll(now);
+      return true;
+    });
+    if (relistenMs < 0) {
+      faults.add(new Fault("listener-killed", at, false, what + " ended, but no re-LISTEN within 2.5 s (reconnects "
+          + reconnectsBefore + " -> " + reconnectsAfter[0] + ", sessions now " + sessions(control, name) + ")"));
+    } else {
+      faults.add(new Fault("listener-killed", at, true, what + " ended; re-LISTENed as " + fresh + " after " + relistenMs
+          + " ms, reconnects " + reconnectsBefore + " -> " + reconnectsAfter[0]));
+    }
+  }
+
+  /**
+   * Stops Redis until {@code until}, then starts it again (with its data). The stop happened when every
+   * live instance's /health says Redis is down; the restart when every one says it is up again.
+   */
+  private void stopRedis(TestRedis redis, long start, long until) throws InterruptedException {
+    List<Instance> gws = live();
+    String stoppedAt = elapsed(start);
+    auditPausedUntil = Long.MAX_VALUE; // nothing can be invalidated while Redis is away
+    long unavailableBefore = unavailable.get();
+    redis.stop();
+    long[] saidDown = {0};
+    long downMs = observe("every instance to report Redis down", 1_500, () -> {
+      saidDown[0] = gws.stream().filter(g -> Boolean.FALSE.equals(g.redisUp())).count();
+      return saidDown[0] == gws.size();
+    });
+    String downSaid = saidDown[0] + "/" + gws.size();
+    pauseUntil(until);
+    long refused = unavailable.get() - unavailableBefore;
+    redis.start();
+    String restartedAt = elapsed(start);
+    auditPausedUntil = System.nanoTime() + GRACE_NANOS;
+    faults.add(new Fault("redis-stopped", stoppedAt, downMs >= 0,
+        (downMs >= 0 ? "down on /health of " + downSaid + " instances after " + downMs + " ms"
+            : "/health said down on only " + downSaid + " instances within 1.5 s")
+            + ", " + refused + " requests answered 503"));
+    long[] saidUp = {0};
+    long upMs = observe("every instance to report Redis up again", 5_000, () -> {
+      saidUp[0] = gws.stream().filter(g -> Boolean.TRUE.equals(g.redisUp())).count();
+      return saidUp[0] == gws.size();
+    });
+    // "came back" means something only after it was seen down
+    faults.add(new Fault("redis-restarted", restartedAt, downMs >= 0 && upMs >= 0,
+        (upMs >= 0 ? "up on /health of " : "after 5 s up on /health of only ") + saidUp[0] + "/" + gws.size() + " instances"
+            + (upMs >= 0 ? " after " + upMs + " ms" : "") + (downMs >= 0 ? "" : ", but it was never seen down")));
+  }
+
+  /**
+   * Kills the leading instance with SIGKILL: no graceful step-down, no unlock; PostgreSQL releases the
+   * lock when the kernel closes the dead process's sockets. Happened when the process ended by SIGKILL
+   * (exit 137), its sessions are gone, and the lock moved: pg_locks names the other instance's lock
+   * session, and that instance leads (its metric and its /health's leaderInstance).
+   */
+  private void killLeader(Connection control, long start) throws InterruptedException {
+    String at = elapsed(start);
+    Instance leader = lockHolder(control);
+    if (leader == null || leader.process == null) {
+      faults.add(new Fault("leader-killed", at, false, leader == null ? "no instance holds the leader lock"
+          : "the lock is held by " + leader + ", which cannot be killed with SIGKILL"));
+      return;
+    }
+    Instance heir = live().stream().filter(g -> g != leader).findFirst().orElseThrow();
+    stopped.add(leader);
+    leader.process.kill9();
+    boolean dead = !leader.process.process.isAlive();
+    int exit = dead ? leader.process.process.exitValue() : -1;
+    long movedMs = observe("the lock to move to " + heir.id, 10_000, () ->
+        sessions(control, CaptureVerticle.LEADER_NAME + leader.id).isEmpty()
+            && sessions(control, CaptureVerticle.LISTENER_NAME + leader.id).isEmpty()
+            && lockHolder(control) == heir
+            && heir.inJvm.gateway.metrics().leader.get() == 1
+            && heir.id.equals(heir.health().getJsonObject("postgres", new JsonObject()).getString("leaderInstance")));
+    String killed = leader.id + (dead ? " ended with exit " + exit + (exit == 137 ? " (SIGKILL)" : "") : " still alive");
+    if (exit != 137) {
+      faults.add(new Fault("leader-killed", at, false, killed));
+    } else if (movedMs < 0) {
+      Instance holder = lockHolder(control);
+      faults.add(new Fault("leader-killed", at, false, killed + ", but the lock did not move to " + heir.id
+          + " within 10 s (held by " + (holder == null ? "nobody" : holder.id) + ")"));
+    } else {
+      faults.add(new Fault("leader-killed", at, true, killed + "; lock moved to " + heir.id + " after " + movedMs + " ms"));
+    }
   }
 
   private Runnable writer(Random rnd) {
@@ -309,9 +632,9 @@ public final class ConsistencyChecker {
       try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", "");
            PreparedStatement sel = c.prepareStatement("SELECT v, grp FROM accounts WHERE id = ?")) {
         while (writing.get()) {
-          List<TestGateway> gws = live();
+          List<Instance> gws = live();
           if (gws.isEmpty()) continue;
-          TestGateway gw = gws.get(rnd.nextInt(gws.size()));
+          Instance gw = gws.get(rnd.nextInt(gws.size()));
           int id = 1 + rnd.nextInt(ROWS);
           TestGateway.Reply r;
           try {
@@ -319,6 +642,7 @@ public final class ConsistencyChecker {
           } catch (IllegalStateException e) {
             continue; // that instance was just stopped
           }
+          if (r.status() == 503) unavailable.incrementAndGet();
           if (r.status() != 404 || (leases && !r.json().containsKey("lease"))) continue; // a hit, a held lease, or 503
           sel.setLong(1, id);
           long v;
@@ -339,6 +663,7 @@ public final class ConsistencyChecker {
           }
           if (put.status() == 200) fills.incrementAndGet();
           else if (put.status() == 409) staleRefused.incrementAndGet();
+          else if (put.status() == 503) unavailable.incrementAndGet();
         }
       } catch (Exception e) {
         throw new IllegalStateException(e);
@@ -356,13 +681,11 @@ public final class ConsistencyChecker {
       while (writing.get()) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         if (System.nanoTime() < auditPausedUntil) continue;
-        List<TestGateway> gws = live();
-        if (gws.isEmpty()) continue;
-        TestGateway gw = gws.get(0);
+        TestGateway gw = redisReader;
         int id = 1 + rnd.nextInt(ROWS);
         Response cached;
         try {
-          cached = gw.redis(Request.cmd(Command.GET).arg(gw.namespace + "acct:" + id));
+          cached = gw.redis(Request.cmd(Command.GET).arg(ns + "acct:" + id));
         } catch (RuntimeException e) {
           continue;
         }
@@ -373,7 +696,7 @@ public final class ConsistencyChecker {
         long now = System.nanoTime();
         if (nextCommit != null && now - nextCommit > GRACE_NANOS && now > auditPausedUntil) {
           // confirm: the entry still holds v now
-          Response again = gw.redis(Request.cmd(Command.GET).arg(gw.namespace + "acct:" + id));
+          Response again = gw.redis(Request.cmd(Command.GET).arg(ns + "acct:" + id));
           if (again != null && Long.parseLong(again.toString()) == v) {
             auditViolations.add("acct:" + id + " still cached at version " + v + ", "
                 + (now - nextCommit) / 1_000_000 + " ms after version " + (v + 1) + " began to commit");
@@ -385,7 +708,7 @@ public final class ConsistencyChecker {
   }
 
   private void settle(List<Client> clients) {
-    TestGateway gw = live().get(0);
+    Instance gw = live().get(0);
     Await.until("the outbox to drain", 30_000, () -> {
       try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement();
            ResultSet rs = st.executeQuery("SELECT count(*) FROM cachegate.outbox")) {
@@ -402,15 +725,15 @@ public final class ConsistencyChecker {
     Await.until("every client to hear the sentinel", 30_000, () -> clients.stream().allMatch(cl -> cl.sentinels.contains(sentinel)));
   }
 
-  private List<String> verify(List<Client> clients, TestRedis redis) throws Exception {
+  private List<String> verify(List<Client> clients) throws Exception {
     List<String> violations = new ArrayList<>();
-    TestGateway gw = live().get(0);
+    TestGateway gw = redisReader;
     try (Connection c = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement();
          ResultSet rs = st.executeQuery("SELECT id, v FROM accounts ORDER BY id")) {
       while (rs.next()) {
         int id = rs.getInt(1);
         long v = rs.getLong(2);
-        Response cached = gw.redis(Request.cmd(Command.GET).arg(gw.namespace + "acct:" + id));
+        Response cached = gw.redis(Request.cmd(Command.GET).arg(ns + "acct:" + id));
         if (cached != null && Long.parseLong(cached.toString()) != v) {
           violations.add("acct:" + id + " cached " + cached + " but the row is at " + v);
         }
@@ -440,6 +763,6 @@ public final class ConsistencyChecker {
     }
     Result r = new ConsistencyChecker(seed, seconds, leases).run();
     System.out.println(r);
-    System.exit(r.violations().isEmpty() ? 0 : 1);
+    System.exit(r.violations().isEmpty() && r.missedFaults().isEmpty() ? 0 : 1);
   }
 }
