@@ -1,8 +1,8 @@
 package io.cachegate.bench;
 
-import io.cachegate.it.Await;
-import io.cachegate.it.GatewayProcess;
-import io.cachegate.it.TestServices;
+import io.cachegate.testing.Await;
+import io.cachegate.testing.GatewayProcess;
+import io.cachegate.testing.TestServices;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

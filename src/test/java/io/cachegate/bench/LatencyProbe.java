@@ -1,7 +1,7 @@
 package io.cachegate.bench;
 
-import io.cachegate.it.TestGateway;
-import io.cachegate.it.TestSocket;
+import io.cachegate.testing.TestGateway;
+import io.cachegate.testing.TestSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

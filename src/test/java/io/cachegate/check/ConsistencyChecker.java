@@ -2,12 +2,12 @@ package io.cachegate.check;
 
 import io.cachegate.capture.CaptureVerticle;
 import io.cachegate.capture.OutboxSchema;
-import io.cachegate.it.Await;
-import io.cachegate.it.GatewayProcess;
-import io.cachegate.it.OpenApiCheck;
-import io.cachegate.it.TestGateway;
-import io.cachegate.it.TestRedis;
-import io.cachegate.it.TestServices;
+import io.cachegate.testing.Await;
+import io.cachegate.testing.GatewayProcess;
+import io.cachegate.testing.OpenApiCheck;
+import io.cachegate.testing.TestGateway;
+import io.cachegate.testing.TestRedis;
+import io.cachegate.testing.TestServices;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;

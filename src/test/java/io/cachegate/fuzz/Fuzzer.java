@@ -1,7 +1,7 @@
 package io.cachegate.fuzz;
 
-import io.cachegate.it.Await;
-import io.cachegate.it.TestGateway;
+import io.cachegate.testing.Await;
+import io.cachegate.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocket;

@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.testing.*;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

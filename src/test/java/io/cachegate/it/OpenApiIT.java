@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.testing.*;
 import io.cachegate.api.RestRoutes;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;

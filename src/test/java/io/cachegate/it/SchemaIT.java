@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.testing.*;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.testing.*;
 import com.sun.management.GarbageCollectionNotificationInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

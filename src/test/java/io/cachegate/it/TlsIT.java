@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.testing.*;
 import io.cachegate.Gateway;
 import io.cachegate.config.ConfigLoader;
 import io.cachegate.config.GatewayConfig;

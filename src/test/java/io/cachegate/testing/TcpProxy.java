@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;

@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.json.JsonObject;

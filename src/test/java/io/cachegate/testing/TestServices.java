@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import io.cachegate.embedded.EmbeddedServices;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;

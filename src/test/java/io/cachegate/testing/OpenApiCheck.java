@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

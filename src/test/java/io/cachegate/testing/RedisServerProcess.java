@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import java.io.BufferedReader;
 import java.io.IOException;

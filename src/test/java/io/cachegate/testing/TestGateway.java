@@ -1,4 +1,4 @@
-package io.cachegate.it;
+package io.cachegate.testing;
 
 import io.cachegate.Gateway;
 import io.cachegate.config.ConfigLoader;
