@@ -307,8 +307,12 @@ public final class RestApi {
     Future<JsonObject> adaptive = vertx.eventBus().<CacheStats>request(Addresses.CACHE_STATS, new StatsQuery(), bus)
         .map(m -> m.body().adaptive()).otherwise(err -> new JsonObject().put("error", String.valueOf(err.getMessage())));
     Future<Health> capture = askHealth(Addresses.CAPTURE_HEALTH, "postgres");
-    GatewayMetrics.Counts c = metrics.counts();
-    Future.join(adaptive, capture).onComplete(ar -> send(ctx, 200, new JsonObject()
+    Future.join(adaptive, capture).onComplete(ar -> statsAnswer(ctx, adaptive, capture));
+  }
+
+  private void statsAnswer(RoutingContext ctx, Future<JsonObject> adaptive, Future<Health> capture) {
+    GatewayMetrics.Counts c = metrics.counts(); // read when the answer is written, as the other parts
+    send(ctx, 200, new JsonObject()
         .put("adaptive", adaptive.result())
         .put("instance", config.instanceId())
         .put("leader", metrics.leader.get() == 1)
@@ -327,7 +331,7 @@ public final class RestApi {
         .put("capture", capture.result().details().put("up", capture.result().up())
             .put("rows", c.captureRows())
             .put("badPayloads", c.badPayloads())
-            .put("reconnects", c.reconnects()))));
+            .put("reconnects", c.reconnects())));
   }
 
   /** Mints a stream token (admin scope) for a backend to hand to its browser. */
@@ -452,8 +456,11 @@ public final class RestApi {
   /** An error of the router itself (no route, wrong method, body too large, ...), its status kept. */
   private ApiError httpError(int status, String more) {
     ErrorCode e = ErrorCode.forStatus(status);
-    String message = e == ErrorCode.BODY_TOO_LARGE
-        ? "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)" : e.defaultMessage;
+    String message = switch (e) {
+      case BODY_TOO_LARGE -> "the body is larger than http.maxBodyBytes (" + config.http().maxBodyBytes() + " bytes)";
+      case NOT_FOUND, METHOD_NOT_ALLOWED, EXPECTATION_FAILED, INTERNAL -> e.defaultMessage;
+      default -> "request refused";
+    };
     return new ApiError(status, e, message + more);
   }
 

@@ -116,8 +116,9 @@ final class Leadership {
           if (ar.failed()) {
             log.debug("cannot try for the capture lead: {}", ConnectionErrors.explain(endpoint, ar.cause()));
             closeLockConn();
-          } else if (ar.result().iterator().next().getBoolean(0) && !stopped) {
-            return lead();
+          } else if (ar.result().iterator().next().getBoolean(0)) {
+            if (!stopped) return lead();
+            closeLockConn(); // won while stopping: closing the session releases the lock at once
           }
           return Future.succeededFuture();
         });

@@ -53,7 +53,7 @@ public final class ConfigKeys {
   }
 
   static final Format IDENTIFIER = Format.of("[A-Za-z_][A-Za-z0-9_]*", "must be a plain identifier");
-  static final Format NOT_EMPTY = Format.of(".+", "must not be empty");
+  static final Format NOT_EMPTY = Format.of("(?sU).*\\S.*", "must not be empty"); // as isBlank: Unicode spaces count
 
   /** Filled by the factories below, in declaration order; must stay above the first key. */
   private static final List<Key<?>> DECLARED = new ArrayList<>();

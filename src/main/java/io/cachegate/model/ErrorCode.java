@@ -42,10 +42,22 @@ public enum ErrorCode {
     this.defaultMessage = defaultMessage;
   }
 
-  /** The code an error of the HTTP layer itself (no route, wrong method, body too large...) gets. */
+  /**
+   * The code an error of the HTTP layer itself (the router, the body handler) gets: the statuses it
+   * produces have one each; any other is {@code bad_request} or {@code internal_error}, never a code
+   * that means something else (a router 409 is not a voided lease).
+   */
   public static ErrorCode forStatus(int status) {
-    for (ErrorCode c : values()) if (c.status == status) return c; // the first of a status is its generic one
-    return status < 500 ? BAD_REQUEST : INTERNAL;
+    return switch (status) {
+      case 401 -> UNAUTHORIZED;
+      case 403 -> FORBIDDEN;
+      case 404 -> NOT_FOUND;
+      case 405 -> METHOD_NOT_ALLOWED;
+      case 413 -> BODY_TOO_LARGE;
+      case 415 -> UNSUPPORTED_MEDIA_TYPE;
+      case 417 -> EXPECTATION_FAILED;
+      default -> status < 500 ? BAD_REQUEST : INTERNAL;
+    };
   }
 
   /** The failure code for {@code Message.fail}: the bus is local to one JVM, so the ordinal serves. */
