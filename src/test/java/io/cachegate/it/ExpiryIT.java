@@ -1,5 +1,6 @@
 package io.cachegate.it;
 
+import io.cachegate.cache.RedisKeys;
 import io.cachegate.testing.*;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,7 +48,8 @@ class ExpiryIT {
     List<String> out = new ArrayList<>();
     for (Response k : r) {
       String name = k.toString().substring(gw.namespace.length());
-      if (!Set.of("cg:ver", "cg:epoch", "cg:notices", "cg:tails", "cg:tailbeat", "cg:trimmed").contains(name)) out.add(name);
+      if (!Set.of(RedisKeys.VERSION.name(), RedisKeys.EPOCH.name(), RedisKeys.NOTICES.name(), RedisKeys.TAILS.name(),
+          RedisKeys.TAILBEAT.name(), RedisKeys.TRIMMED.name()).contains(name)) out.add(name);
     }
     return out;
   }
