@@ -230,8 +230,7 @@ public final class Requests {
     Object v = body.getValue(field);
     if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && !Double.isInfinite(n.doubleValue())) {
       // beyond a long: out of every range the callers check, so their "between" message answers
-      if (Math.abs(n.doubleValue()) >= 0x1p62) return n.doubleValue() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
-      return n.longValue();
+      return io.cachegate.support.Numbers.clampedLong(n);
     }
     throw ApiError.badRequest(field + " must be a whole number of " + unit);
   }

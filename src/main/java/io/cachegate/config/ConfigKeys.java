@@ -376,7 +376,7 @@ public final class ConfigKeys {
     if (!(v instanceof Number n) || (n.doubleValue() != Math.rint(n.doubleValue()))) {
       throw new ConfigException(path, "must be a whole number, got " + v);
     }
-    long l = Math.abs(n.doubleValue()) >= 0x1p62 ? (n.doubleValue() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE) : n.longValue();
+    long l = io.cachegate.support.Numbers.clampedLong(n);
     if (l < min || l > max) throw new ConfigException(path, "must be between " + min + " and " + max + ", got " + v);
     return l;
   }
