@@ -7,7 +7,12 @@
 local ns, key, want_lease = ARGV[1], ARGV[2], ARGV[3]
 local mkey = K.meta(ns, key)
 local lkey = K.lease(ns, key)
-local token = ARGV[5] .. '.' .. now_ms()
+-- takes the fill lease if nobody holds it; the token (and its TIME call) only on the paths that lease
+local function take_lease()
+  local token = ARGV[5] .. '.' .. now_ms()
+  if redis.call('SET', lkey, token, 'NX', 'PX', tonumber(ARGV[4])) then return token end
+  return nil
+end
 local value = redis.call('GET', K.value(ns, key))
 if value then
   local m = redis.call('HMGET', mkey, 'v', 'tags', 'sliding', 'ttl', 'type', 'stale', 'cms')
@@ -17,14 +22,13 @@ if value then
     pttl = tonumber(m[4])
   end
   local lease = ''
-  if m[6] == '1' and redis.call('SET', lkey, token, 'NX', 'PX', tonumber(ARGV[4])) then lease = token end
+  if m[6] == '1' then lease = take_lease() or '' end
   return {'status', 'hit', 'value', value, 'version', m[1] or '', 'pttl', pttl, 'tags', m[2] or '[]', 'type', m[5] or '',
           'stale', m[6] or '', 'cms', m[7] or '0', 'lease', lease}
 end
 if want_lease == '1' then
-  if redis.call('SET', lkey, token, 'NX', 'PX', tonumber(ARGV[4])) then
-    return {'status', 'miss', 'lease', token}
-  end
+  local token = take_lease()
+  if token then return {'status', 'miss', 'lease', token} end
   return {'status', 'miss', 'retry_after_ms', redis.call('PTTL', lkey)}
 end
 return {'status', 'miss'}

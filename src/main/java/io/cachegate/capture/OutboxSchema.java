@@ -41,6 +41,8 @@ public final class OutboxSchema {
 
   /** The statement trigger (TRUNCATE) on each watched table. */
   public static final String TRUNCATE_TRIGGER = "cachegate_capture_truncate";
+  /** Both capture triggers of a watched table. */
+  private static final String[] TRIGGERS = {TRIGGER, TRUNCATE_TRIGGER};
   private static final long INSTALL_LOCK = 0x6361636865676174L; // "cachegat"
 
   static final String CLAIM = """
@@ -82,7 +84,7 @@ public final class OutboxSchema {
 
   /** The parameters of {@link #INACTIVE_TRIGGERS} for the watched tables. */
   static Tuple inactiveTriggersOf(Collection<String> tables) {
-    return Tuple.tuple().addArrayOfString(tables.toArray(new String[0])).addArrayOfString(new String[] {TRIGGER, TRUNCATE_TRIGGER});
+    return Tuple.tuple().addArrayOfString(tables.toArray(new String[0])).addArrayOfString(TRIGGERS);
   }
 
   private OutboxSchema() {}
@@ -164,7 +166,7 @@ public final class OutboxSchema {
     }
     return chain.compose(v -> conn.preparedQuery("""
             SELECT t.tgrelid::regclass::text AS rel, t.tgname AS name, obj_description(t.oid, 'pg_trigger') AS note
-            FROM pg_trigger t WHERE t.tgname = ANY($1)""").execute(Tuple.tuple().addArrayOfString(new String[] {TRIGGER, TRUNCATE_TRIGGER})))
+            FROM pg_trigger t WHERE t.tgname = ANY($1)""").execute(Tuple.tuple().addArrayOfString(TRIGGERS)))
         .compose(rows -> {
           Set<String> wanted = tables.keySet();
           Future<Void> drops = Future.succeededFuture();

@@ -148,14 +148,7 @@ class TlsIT {
   @Test
   void verifyCaChecksTheChainButNotTheHostName() throws Exception {
     // 127.0.0.2 is not in the certificate: verify-ca connects, verify-full does not
-    GatewayConfig config = config(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=verify-ca&sslrootcert=" + certs.ca),
-        redisUrl("cg", REDIS_PASSWORD, redis.port), certs.ca.toString());
-    Gateway g = Await.get(Gateway.start(config, true));
-    try {
-      assertThat(get(g, "/health").statusCode()).isEqualTo(200);
-    } finally {
-      Await.get(g.stop());
-    }
+    startsHealthy(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=verify-ca&sslrootcert=" + certs.ca));
     String refused = startFails(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=verify-full&sslrootcert=" + certs.ca));
     assertThat(refused).contains("PostgreSQL at 127.0.0.2:" + pg.getPort()).contains("certificate does not match host name 127.0.0.2");
   }
@@ -183,14 +176,7 @@ class TlsIT {
   @Test
   void postgresRequireEncryptsWithoutCheckingTheCertificate() throws Exception {
     // libpq's require: even a certificate no configured CA signed is accepted, but the line is encrypted
-    GatewayConfig config = config(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=require"),
-        redisUrl("cg", REDIS_PASSWORD, redis.port), certs.ca.toString());
-    Gateway g = Await.get(Gateway.start(config, true));
-    try {
-      assertThat(get(g, "/health").statusCode()).isEqualTo(200);
-    } finally {
-      Await.get(g.stop());
-    }
+    startsHealthy(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=require"));
     // and with sslrootcert the chain is checked, as libpq does
     String refused = startFails(pgUrl("localhost", PG_PASSWORD_ENCODED, "sslmode=require&sslrootcert=" + certs.unrelatedCa));
     assertThat(refused).contains("TLS certificate not trusted by the CA in sslrootcert");
@@ -226,6 +212,16 @@ class TlsIT {
 
   private static String pgUrl(String host, String password, String params) {
     return "postgresql://cg:" + password + "@" + host + ":" + pg.getPort() + "/app?" + params;
+  }
+
+  /** A gateway on this PostgreSQL URL and the TLS Redis comes up healthy (then stops). */
+  private static void startsHealthy(String postgresUrl) throws Exception {
+    Gateway g = Await.get(Gateway.start(config(postgresUrl, redisUrl("cg", REDIS_PASSWORD, redis.port), certs.ca.toString()), true));
+    try {
+      assertThat(get(g, "/health").statusCode()).isEqualTo(200);
+    } finally {
+      Await.get(g.stop());
+    }
   }
 
   private static String redisUrl(String user, String password, int port) {
