@@ -6,11 +6,13 @@ import io.cachegate.bus.LocalCodec;
 import io.cachegate.cache.AdaptiveTtl;
 import io.cachegate.cache.CacheVerticle;
 import io.cachegate.cache.NoticeTailVerticle;
+import io.cachegate.capture.CaptureStats;
 import io.cachegate.capture.CaptureVerticle;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.PostgresUrl;
 import io.cachegate.embedded.DemoSchema;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.stream.StreamStats;
 import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -42,6 +44,8 @@ public final class Gateway {
 
   private final Vertx vertx;
   private final GatewayMetrics metrics;
+  private final CaptureStats captureStats;
+  private final StreamStats streamStats;
   private final GatewayConfig config;
   private final Deque<String> deployments = new ArrayDeque<>();
   private final Guards guards;
@@ -51,6 +55,8 @@ public final class Gateway {
     this.vertx = vertx;
     this.metrics = metrics;
     this.config = config;
+    this.captureStats = new CaptureStats().register(metrics.meterRegistry());
+    this.streamStats = new StreamStats().register(metrics.meterRegistry());
     this.guards = Guards.from(config);
   }
 
@@ -66,7 +72,7 @@ public final class Gateway {
     return (demo ? g.createDemoSchema() : Future.<Void>succeededFuture())
         .compose(v -> g.deployCache())
         .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics), 1))
-        .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics), 1) : Future.succeededFuture())
+        .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics, g.captureStats), 1) : Future.succeededFuture())
         .compose(v -> g.deployHttp())
         .map(g)
         .recover(err -> {
@@ -114,7 +120,7 @@ public final class Gateway {
       return Future.failedFuture(e);
     }
     GatewayConfig bound = config.withPort(chosen);
-    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards), new DeploymentOptions().setInstances(instances))
+    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards, captureStats, streamStats), new DeploymentOptions().setInstances(instances))
         .map(id -> {
           deployments.push(id);
           port = chosen;
@@ -140,6 +146,16 @@ public final class Gateway {
 
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  /** Whether this instance leads, the outbox figures: as /health and /v1/stats show them. */
+  public CaptureStats.Snapshot capture() {
+    return captureStats.snapshot();
+  }
+
+  /** This instance's stream clients, connections and subscriptions. */
+  public StreamStats.Snapshot stream() {
+    return streamStats.snapshot();
   }
 
   public GatewayConfig config() {

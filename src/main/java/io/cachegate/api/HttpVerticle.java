@@ -3,7 +3,9 @@ package io.cachegate.api;
 import io.cachegate.model.ErrorCode;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
+import io.cachegate.capture.CaptureStats;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.stream.StreamStats;
 import io.cachegate.auth.Jwt;
 import io.cachegate.auth.StreamGrant;
 import io.cachegate.stream.StreamHub;
@@ -28,20 +30,24 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
   private final Guards guards;
+  private final CaptureStats captureStats;
+  private final StreamStats streamStats;
   private StreamHub hub;
   private HttpServer server;
   private DemoApi demo;
 
-  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards) {
+  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats, StreamStats streamStats) {
     this.config = config;
     this.metrics = metrics;
     this.guards = guards;
+    this.captureStats = captureStats;
+    this.streamStats = streamStats;
   }
 
   @Override
   public Future<?> start() {
-    RestApi api = new RestApi(vertx, config, metrics, guards);
-    hub = new StreamHub(vertx, config.stream(), config.limits(), metrics);
+    RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats);
+    hub = new StreamHub(vertx, config.stream(), config.limits(), metrics, streamStats);
     Router router = Router.router(vertx);
     router.get("/v1/stream").handler(this::stream);
     api.mount(router);

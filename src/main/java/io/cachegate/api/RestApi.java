@@ -25,7 +25,9 @@ import io.cachegate.bus.Messages.TouchCommand;
 import io.cachegate.bus.Messages.TouchResult;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
+import io.cachegate.capture.CaptureStats;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.stream.StreamStats;
 import io.cachegate.rules.InvalidationRule;
 import io.cachegate.model.Targets;
 import io.vertx.core.Future;
@@ -70,14 +72,19 @@ public final class RestApi {
   private final Vertx vertx;
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
+  private final CaptureStats captureStats;
+  private final StreamStats streamStats;
   private final ApiAuth auth;
   private final Guards guards;
   private final DeliveryOptions bus;
 
-  public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Guards guards) {
+  public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats,
+      StreamStats streamStats) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
+    this.captureStats = captureStats;
+    this.streamStats = streamStats;
     this.auth = guards.auth();
     this.guards = guards;
     this.bus = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2 + 500);
@@ -311,19 +318,21 @@ public final class RestApi {
   }
 
   private void statsAnswer(RoutingContext ctx, Future<JsonObject> adaptive, Future<Health> capture) {
-    GatewayMetrics.Counts c = metrics.counts(); // read when the answer is written, as the other parts
+    // read when the answer is written, as the other parts
+    GatewayMetrics.Counts c = metrics.counts();
+    StreamStats.Snapshot stream = streamStats.snapshot();
     send(ctx, 200, new JsonObject()
         .put("adaptive", adaptive.result())
         .put("instance", config.instanceId())
-        .put("leader", metrics.leader.get() == 1)
+        .put("leader", captureStats.snapshot().leader())
         .put("hits", c.hits())
         .put("misses", c.misses())
         .put("sets", c.sets())
         .put("invalidations", c.invalidations())
         .put("notices", c.notices())
-        .put("clients", metrics.streamClients.get())
-        .put("connections", metrics.streamConnections.get())
-        .put("subscriptions", metrics.streamSubscriptions.get())
+        .put("clients", stream.clients())
+        .put("connections", stream.connections())
+        .put("subscriptions", stream.subscriptions())
         .put("causes", new JsonObject(new java.util.LinkedHashMap<>(c.invalidationsByCause())))
         .put("framesSent", c.framesSent())
         .put("slowClientsDropped", c.slowClientsDropped())
@@ -379,7 +388,7 @@ public final class RestApi {
       boolean up = redis.result().up() && pg.result().up();
       send(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN")
           .put("instance", config.instanceId())
-          .put("leader", metrics.leader.get() == 1)
+          .put("leader", captureStats.snapshot().leader())
           .put("redis", redis.result().details().put("up", redis.result().up()))
           .put("postgres", pg.result().details().put("up", pg.result().up())));
     });

@@ -39,6 +39,7 @@ final class CaptureStatus {
   private final Vertx vertx;
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
+  private final CaptureStats stats;
   private final Pool pool;
   private final ConnectionErrors.Endpoint endpoint;
   private final BooleanSupplier leader;
@@ -51,11 +52,13 @@ final class CaptureStatus {
   private List<String> inactiveTriggers = List.of();
 
   /** {@code leader} and {@code listening} tell whether this instance leads and whether its LISTEN is in place. */
-  CaptureStatus(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Pool pool, ConnectionErrors.Endpoint endpoint,
+  CaptureStatus(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, CaptureStats stats, Pool pool,
+      ConnectionErrors.Endpoint endpoint,
       BooleanSupplier leader, BooleanSupplier listening) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
+    this.stats = stats;
     this.pool = pool;
     this.endpoint = endpoint;
     this.leader = leader;
@@ -80,17 +83,13 @@ final class CaptureStatus {
     lastRowsAt = now;
     checkTriggers();
     if (!leader.getAsBoolean()) {
-      metrics.outboxDepth.set(-1);
-      metrics.outboxOldestMs.set(-1);
-      metrics.notifyQueuePpm.set(-1);
+      stats.outbox(-1, -1, -1);
       return;
     }
     pool.query(OutboxSchema.STATUS).execute().timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
         .onSuccess(rs -> {
           Row r = rs.iterator().next();
-          metrics.outboxDepth.set(r.getLong("depth"));
-          metrics.outboxOldestMs.set(r.getLong("oldest_ms"));
-          metrics.notifyQueuePpm.set(Math.round(r.getDouble("queue_usage") * 1e6));
+          stats.outbox(r.getLong("depth"), r.getLong("oldest_ms"), r.getDouble("queue_usage"));
         })
         .onFailure(err -> log.debug("capture status not measured: {}", err.getMessage()));
   }
@@ -102,7 +101,7 @@ final class CaptureStatus {
    */
   private void checkTriggers() {
     if (config.capture().tables().isEmpty()) {
-      metrics.inactiveTriggers.set(0);
+      stats.inactiveTriggers(0);
       return;
     }
     pool.preparedQuery(OutboxSchema.INACTIVE_TRIGGERS).execute(OutboxSchema.inactiveTriggersOf(config.capture().tables().keySet()))
@@ -116,7 +115,7 @@ final class CaptureStatus {
                 + "(restart the gateway to reinstall them; docs/reliability.md, 'Writes that bypass capture')", found);
           }
           inactiveTriggers = List.copyOf(found);
-          metrics.inactiveTriggers.set(found.size());
+          stats.inactiveTriggers(found.size());
         })
         .onFailure(err -> log.debug("capture triggers not checked: {}", err.getMessage()));
   }

@@ -43,6 +43,7 @@ public final class CaptureVerticle extends VerticleBase {
 
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
+  private final CaptureStats stats;
   private final ChangeMapper mapper;
   private final DeliveryOptions bus;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
@@ -52,9 +53,10 @@ public final class CaptureVerticle extends VerticleBase {
   private OutboxDrainer drainer;
   private CaptureStatus status;
 
-  public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics) {
+  public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics, CaptureStats stats) {
     this.config = config;
     this.metrics = metrics;
+    this.stats = stats;
     this.mapper = new ChangeMapper(config.capture().tables());
     this.bus = new DeliveryOptions().setSendTimeout(config.redis().commandTimeoutMs() * 2);
   }
@@ -89,8 +91,8 @@ public final class CaptureVerticle extends VerticleBase {
     for (String channel : config.postgres().channels()) {
       listener.channel(channel, payload -> foreign.accept(channel, payload));
     }
-    leadership = new Leadership(vertx, config, metrics, connect, endpoint, this::gainLead, this::loseLead);
-    status = new CaptureStatus(vertx, config, metrics, pool, endpoint, leadership::isLeader, listener::listening);
+    leadership = new Leadership(vertx, config, stats, connect, endpoint, this::gainLead, this::loseLead);
+    status = new CaptureStatus(vertx, config, metrics, stats, pool, endpoint, leadership::isLeader, listener::listening);
 
     consumers.add(vertx.eventBus().consumer(Addresses.CAPTURE_HEALTH, msg -> status.health().onComplete(ar -> msg.reply(ar.result()))));
     consumers.add(vertx.eventBus().<RedisState>consumer(Addresses.REDIS_STATE, m -> drainer.redisAvailable(m.body().up())));

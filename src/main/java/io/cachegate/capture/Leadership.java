@@ -1,7 +1,6 @@
 package io.cachegate.capture;
 
 import io.cachegate.config.GatewayConfig;
-import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -42,7 +41,7 @@ final class Leadership {
 
   private final Vertx vertx;
   private final GatewayConfig config;
-  private final GatewayMetrics metrics;
+  private final CaptureStats stats;
   private final PgConnectOptions connect;
   private final ConnectionErrors.Endpoint endpoint;
   private final Supplier<Future<Void>> onGain;
@@ -59,11 +58,11 @@ final class Leadership {
    *     that won the lead, so {@link #start()} completes only when it did
    * @param onLose called on losing the lead; the lock connection is closed once its future completed
    */
-  Leadership(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, PgConnectOptions connect,
+  Leadership(Vertx vertx, GatewayConfig config, CaptureStats stats, PgConnectOptions connect,
       ConnectionErrors.Endpoint endpoint, Supplier<Future<Void>> onGain, Supplier<Future<Void>> onLose) {
     this.vertx = vertx;
     this.config = config;
-    this.metrics = metrics;
+    this.stats = stats;
     this.connect = connect;
     this.endpoint = endpoint;
     this.onGain = onGain;
@@ -126,7 +125,7 @@ final class Leadership {
 
   private Future<Void> lead() {
     leader = true;
-    metrics.leader.set(1);
+    stats.leader(true);
     log.info("instance {} leads the capture", config.instanceId());
     heartbeatTimer = vertx.setPeriodic(config.capture().heartbeatMs(), id -> heartbeat());
     return onGain.get();
@@ -136,7 +135,7 @@ final class Leadership {
     if (!leader) return Future.succeededFuture();
     log.warn("instance {} gives up the capture lead: {}", config.instanceId(), why);
     leader = false;
-    metrics.leader.set(0);
+    stats.leader(false);
     vertx.cancelTimer(heartbeatTimer);
     return onLose.get().transform(ar -> closeLockConn());
   }

@@ -1,7 +1,6 @@
 package io.cachegate.metrics;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -9,26 +8,16 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * cachegate's own meters, registered in the same registry as the Vert.x metrics, so {@code /metrics}
- * shows both and {@code /v1/stats} reads the same numbers. Counters are thread-safe; gauges read
- * {@link AtomicLong}s updated atomically by the verticles that own the state (the stream hubs for
- * clients and subscriptions, the capture leader for the outbox figures).
+ * cachegate's own counters, registered in the same registry as the Vert.x metrics, so {@code /metrics}
+ * shows both and {@code /v1/stats} reads the same numbers ({@link #counts()}). Thread-safe. The figures
+ * that are state rather than events are owned by their components and registered from there
+ * ({@code capture.CaptureStats}, {@code stream.StreamStats}).
  */
 public final class GatewayMetrics {
 
   private final PrometheusMeterRegistry registry;
-  public final AtomicLong streamClients = new AtomicLong();
-  public final AtomicLong streamSubscriptions = new AtomicLong();
-  public final AtomicLong outboxDepth = new AtomicLong(-1);
-  public final AtomicLong outboxOldestMs = new AtomicLong(-1);
-  /** pg_notification_queue_usage() in millionths. */
-  public final AtomicLong notifyQueuePpm = new AtomicLong(-1);
-  public final AtomicLong leader = new AtomicLong();
-  /** Capture triggers of watched tables found missing or not firing always (-1: not measured yet). */
-  public final AtomicLong inactiveTriggers = new AtomicLong(-1);
   private final Counter hits;
   private final Counter misses;
   private final Counter sets;
@@ -46,27 +35,8 @@ public final class GatewayMetrics {
   private final Map<String, Counter> invalidations = new ConcurrentHashMap<>();
   private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
 
-  /** Stream connections whose TCP connection is still open (sessions plus those closing). */
-  public final AtomicLong streamConnections = new AtomicLong();
-
   public GatewayMetrics() {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Gauge.builder("cachegate.stream.clients", streamClients, AtomicLong::get)
-        .description("WebSocket clients connected to this instance").register(registry);
-    Gauge.builder("cachegate.stream.connections", streamConnections, AtomicLong::get)
-        .description("stream TCP connections still open, including clients dropped or closed but not yet gone").register(registry);
-    Gauge.builder("cachegate.stream.subscriptions", streamSubscriptions, AtomicLong::get)
-        .description("names subscribed by this instance's clients").register(registry);
-    Gauge.builder("cachegate_capture_outbox_depth", outboxDepth, AtomicLong::get)
-        .description("rows waiting in cachegate.outbox (measured by the leader; -1 on followers)").register(registry);
-    Gauge.builder("cachegate_capture_oldest_pending_seconds", outboxOldestMs, v -> v.get() < 0 ? -1 : v.get() / 1000.0)
-        .description("age of the oldest change still in the outbox (measured by the leader; -1 on followers)").register(registry);
-    Gauge.builder("cachegate_capture_notify_queue_usage", notifyQueuePpm, v -> v.get() < 0 ? -1 : v.get() / 1e6)
-        .description("pg_notification_queue_usage(), 0 to 1").register(registry);
-    Gauge.builder("cachegate_capture_triggers_inactive", inactiveTriggers, AtomicLong::get)
-        .description("capture triggers of watched tables missing or disabled (writes there are not captured); -1 not measured").register(registry);
-    Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
-        .description("1 when this instance leads the capture").register(registry);
     // registered here, once, off the hot paths; those that stay at zero until something goes wrong
     // (dropped frames and clients, bad payloads, reconnects) still show, so an alert can watch them
     hits = counter("cachegate.cache.hits", "GETs that found the entry");

@@ -55,6 +55,7 @@ public final class StreamHub {
   private final GatewayConfig.Stream config;
   private final GatewayConfig.Limits limits;
   private final GatewayMetrics metrics;
+  private final StreamStats stats;
   private final SubscriptionIndex<Session> index = new SubscriptionIndex<>();
   private final Set<Session> sessions = new LinkedHashSet<>();
   private final Set<Session> allSubscribers = new LinkedHashSet<>();
@@ -94,11 +95,13 @@ public final class StreamHub {
     }
   }
 
-  public StreamHub(Vertx vertx, GatewayConfig.Stream config, GatewayConfig.Limits limits, GatewayMetrics metrics) {
+  public StreamHub(Vertx vertx, GatewayConfig.Stream config, GatewayConfig.Limits limits, GatewayMetrics metrics,
+      StreamStats stats) {
     this.vertx = vertx;
     this.config = config;
     this.limits = limits;
     this.metrics = metrics;
+    this.stats = stats;
   }
 
   public Future<Void> start() {
@@ -140,8 +143,7 @@ public final class StreamHub {
       s.expiryTimer = vertx.setTimer(left, t -> close(s, (short) 4001, "token expired"));
     }
     sessions.add(s);
-    metrics.streamClients.incrementAndGet();
-    metrics.streamConnections.incrementAndGet();
+    stats.opened();
     // Netty holds about this much encoded for the socket; the rest waits in the session's queue
     ws.setWriteQueueMaxSize(Math.min(config.writeQueueMaxBytes(), SOCKET_WINDOW_BYTES));
     ws.drainHandler(v -> flush(s));
@@ -157,7 +159,7 @@ public final class StreamHub {
       // the TCP connection is gone only now (a dropped client that reads nothing holds it until the
       // server's idle timeout, stream.stallTimeoutMs):
       // only now does it stop counting against stream.maxSocketsPerAddress
-      metrics.streamConnections.decrementAndGet();
+      stats.disconnected();
       s.onClose.run();
     });
   }
@@ -182,8 +184,7 @@ public final class StreamHub {
     s.queuedChars = 0;
     sessions.remove(s);
     allSubscribers.remove(s);
-    metrics.streamClients.decrementAndGet();
-    metrics.streamSubscriptions.addAndGet(-s.names());
+    stats.closed(s.names());
     s.keys.forEach(k -> index.removeKey(k, s));
     s.tags.forEach(t -> index.removeTag(t, s));
     s.prefixes.forEach(p -> index.removePrefix(p, s));
@@ -239,7 +240,7 @@ public final class StreamHub {
       s.all = false;
       allSubscribers.remove(s);
     }
-    metrics.streamSubscriptions.addAndGet(s.names() - before);
+    stats.subscriptions(s.names() - before);
     send(s, Frames.unsubscribed(u.id()));
   }
 
@@ -277,7 +278,7 @@ public final class StreamHub {
       s.all = true;
       allSubscribers.add(s);
     }
-    metrics.streamSubscriptions.addAndGet(added);
+    stats.subscriptions(added);
 
     s.busy = true;
     s.held = new ArrayList<>();

@@ -573,7 +573,7 @@ public final class ConsistencyChecker {
         sessions(control, CaptureVerticle.LEADER_NAME + leader.id).isEmpty()
             && sessions(control, CaptureVerticle.LISTENER_NAME + leader.id).isEmpty()
             && lockHolder(control) == heir
-            && heir.inJvm.gateway.metrics().leader.get() == 1
+            && heir.inJvm.gateway.capture().leader()
             && heir.id.equals(heir.health().getJsonObject("postgres", new JsonObject()).getString("leaderInstance")));
     String killed = leader.id + (dead ? " ended with exit " + exit + (exit == 137 ? " (SIGKILL)" : "") : " still alive");
     if (exit != 137) {

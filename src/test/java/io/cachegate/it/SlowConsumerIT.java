@@ -92,7 +92,7 @@ class SlowConsumerIT {
         Await.get(ws.writeTextMessage(SUBSCRIBE));
         fast.add(ws);
       }
-      Await.until("the readers' subscriptions", 10_000, () -> gw.gateway.metrics().streamSubscriptions.get() == FAST);
+      Await.until("the readers' subscriptions", 10_000, () -> gw.gateway.stream().subscriptions() == FAST);
 
       // a running gateway is warm: one flow of 5,000 changes the readers take in before the test proper
       flow(writer, 5, 0);
@@ -111,7 +111,7 @@ class SlowConsumerIT {
         slow.add(ws);
       }
       Await.until("every subscription", 10_000, () -> slowFrames.stream().allMatch(f -> f.stream().anyMatch(t -> t.contains("subscribed")))
-          && gw.gateway.metrics().streamSubscriptions.get() == SLOW + FAST);
+          && gw.gateway.stream().subscriptions() == SLOW + FAST);
       slow.forEach(WebSocket::pause); // they stop reading
 
       long sentBefore = gw.gateway.metrics().count("cachegate.stream.frames.sent");
@@ -194,7 +194,7 @@ class SlowConsumerIT {
       long quietSince = System.nanoTime();
       WebSocket stalled = Await.get(client.connect(options(gw)));
       Await.get(stalled.writeTextMessage(SUBSCRIBE));
-      Await.until("both subscriptions", 10_000, () -> gw.gateway.metrics().streamSubscriptions.get() == 2);
+      Await.until("both subscriptions", 10_000, () -> gw.gateway.stream().subscriptions() == 2);
       RawWebSocket deaf = RawWebSocket.open(gw.port(), ""); // reads, never answers a ping
       assertThat(deaf.head).startsWith("HTTP/1.1 101");
       stalled.pause(); // and never resumed
@@ -207,7 +207,7 @@ class SlowConsumerIT {
         assertThat(deaf.closeCode()).as("the close code sent to a client that answers no ping").isEqualTo(1001);
       }
       Await.until("the stalled and the deaf connections to be gone", 10_000 + stallMs,
-          () -> gw.gateway.metrics().streamConnections.get() == 1);
+          () -> gw.gateway.stream().connections() == 1);
       // their slots are free again: with at most 3 streams per address, new ones are let in
       WebSocket again = Await.get(client.connect(options(gw)));
       WebSocket andAgain = Await.get(client.connect(options(gw)));
