@@ -21,16 +21,21 @@ public final class CaptureStats {
   private final AtomicLong notifyQueuePpm = new AtomicLong(-1);
   /** Capture triggers of watched tables found missing or not firing always (-1: not measured yet). */
   private final AtomicLong inactiveTriggers = new AtomicLong(-1);
+  /** WAL the replication slot keeps (from its restart_lsn), and its lag (from its confirmed position); -1 outside wal mode. */
+  private final AtomicLong walRetainedBytes = new AtomicLong(-1);
+  private final AtomicLong walLagBytes = new AtomicLong(-1);
 
   /**
    * What the capture reports: {@code -1} for a figure not measured (the outbox figures on a follower,
    * anything before the first measurement).
    */
-  public record Snapshot(boolean leader, long outboxDepth, long outboxOldestMs, double notifyQueueUsage, long inactiveTriggers) {}
+  public record Snapshot(boolean leader, long outboxDepth, long outboxOldestMs, double notifyQueueUsage, long inactiveTriggers,
+                         long walRetainedBytes, long walLagBytes) {}
 
   public Snapshot snapshot() {
     long ppm = notifyQueuePpm.get();
-    return new Snapshot(leader.get() == 1, outboxDepth.get(), outboxOldestMs.get(), ppm < 0 ? -1 : ppm / 1e6, inactiveTriggers.get());
+    return new Snapshot(leader.get() == 1, outboxDepth.get(), outboxOldestMs.get(), ppm < 0 ? -1 : ppm / 1e6, inactiveTriggers.get(),
+        walRetainedBytes.get(), walLagBytes.get());
   }
 
   /** Registers the capture gauges (their names are part of the metrics contract) on these fields. */
@@ -43,6 +48,10 @@ public final class CaptureStats {
         .description("pg_notification_queue_usage(), 0 to 1").register(registry);
     Gauge.builder("cachegate_capture_triggers_inactive", inactiveTriggers, AtomicLong::get)
         .description("capture triggers of watched tables missing or disabled (writes there are not captured); -1 not measured").register(registry);
+    Gauge.builder("cachegate_capture_wal_retained_bytes", walRetainedBytes, AtomicLong::get)
+        .description("WAL the replication slot keeps on the database server's disk (wal mode; -1 otherwise)").register(registry);
+    Gauge.builder("cachegate_capture_wal_lag_bytes", walLagBytes, AtomicLong::get)
+        .description("WAL written since the slot's confirmed position: changes not yet applied (wal mode; -1 otherwise)").register(registry);
     Gauge.builder("cachegate_capture_leader", leader, AtomicLong::get)
         .description("1 when this instance leads the capture").register(registry);
     return this;
@@ -57,6 +66,12 @@ public final class CaptureStats {
     outboxDepth.set(depth);
     outboxOldestMs.set(oldestMs);
     notifyQueuePpm.set(queueUsage < 0 ? -1 : Math.round(queueUsage * 1e6));
+  }
+
+  /** The slot's figures; {@code -1, -1} when not measured. */
+  void wal(long retainedBytes, long lagBytes) {
+    walRetainedBytes.set(retainedBytes);
+    walLagBytes.set(lagBytes);
   }
 
   void inactiveTriggers(int n) {

@@ -44,6 +44,9 @@ final class CaptureStatus {
   private final ConnectionErrors.Endpoint endpoint;
   private final BooleanSupplier leader;
   private final BooleanSupplier listening;
+  private final BooleanSupplier streaming;
+  /** The slot's last measurement (wal mode): null before the first, or when the slot is missing. */
+  private JsonObject slot;
   private long timer = -1;
   private long lastRows;
   private long lastRowsAt = System.currentTimeMillis();
@@ -54,7 +57,7 @@ final class CaptureStatus {
   /** {@code leader} and {@code listening} tell whether this instance leads and whether its LISTEN is in place. */
   CaptureStatus(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, CaptureStats stats, Pool pool,
       ConnectionErrors.Endpoint endpoint,
-      BooleanSupplier leader, BooleanSupplier listening) {
+      BooleanSupplier leader, BooleanSupplier listening, BooleanSupplier streaming) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
@@ -63,6 +66,7 @@ final class CaptureStatus {
     this.endpoint = endpoint;
     this.leader = leader;
     this.listening = listening;
+    this.streaming = streaming;
   }
 
   /** Measures every {@code capture.statusIntervalMs} from now on. */
@@ -82,6 +86,7 @@ final class CaptureStatus {
     lastRows = rows;
     lastRowsAt = now;
     checkTriggers();
+    if (config.capture().wal()) measureSlot();
     if (!leader.getAsBoolean()) {
       stats.outbox(-1, -1, -1);
       return;
@@ -104,13 +109,22 @@ final class CaptureStatus {
       stats.inactiveTriggers(0);
       return;
     }
-    pool.preparedQuery(OutboxSchema.INACTIVE_TRIGGERS).execute(OutboxSchema.inactiveTriggersOf(config.capture().tables().keySet()))
+    String[] tables = config.capture().tables().keySet().toArray(new String[0]);
+    // in wal mode the publication plays the triggers' part: a table dropped and re-created leaves it
+    Future<io.vertx.sqlclient.RowSet<Row>> query = config.capture().wal()
+        ? pool.preparedQuery(io.cachegate.capture.wal.WalSchema.UNPUBLISHED)
+            .execute(io.vertx.sqlclient.Tuple.tuple().addArrayOfString(tables).addString(config.capture().walPublication()))
+        : pool.preparedQuery(OutboxSchema.INACTIVE_TRIGGERS).execute(OutboxSchema.inactiveTriggersOf(config.capture().tables().keySet()));
+    query
         .timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
         .onSuccess(rows -> {
           List<String> found = new ArrayList<>();
-          for (Row r : rows) found.add(r.getString("rel") + " " + r.getString("name"));
+          for (Row r : rows) found.add(config.capture().wal() ? r.getString("rel") + " (not in publication " + config.capture().walPublication() + ")"
+              : r.getString("rel") + " " + r.getString("name"));
           if (!found.equals(inactiveTriggers)) {
             if (found.isEmpty()) log.info("capture triggers are all in place again");
+            else if (config.capture().wal()) log.warn("watched tables missing from publication {}: {}; their writes are not captured until "
+                + "they are back (restart the gateway to add them; docs/capture.md)", config.capture().walPublication(), found);
             else log.warn("capture triggers missing or disabled: {}; writes to these tables are not captured until they are back "
                 + "(restart the gateway to reinstall them; docs/reliability.md, 'Writes that bypass capture')", found);
           }
@@ -118,6 +132,27 @@ final class CaptureStatus {
           stats.inactiveTriggers(found.size());
         })
         .onFailure(err -> log.debug("capture triggers not checked: {}", err.getMessage()));
+  }
+
+  /** The replication slot's retained WAL and lag, its wal_status and whether a connection streams it. */
+  private void measureSlot() {
+    pool.preparedQuery(io.cachegate.capture.wal.WalSchema.SLOT_STATUS).execute(io.vertx.sqlclient.Tuple.of(config.capture().walSlot()))
+        .timeout(config.postgres().queryTimeoutMs(), TimeUnit.MILLISECONDS)
+        .onSuccess(rows -> {
+          if (rows.size() == 0) {
+            slot = null;
+            stats.wal(-1, -1);
+            return;
+          }
+          Row r = rows.iterator().next();
+          long retained = r.getLong("retained") == null ? -1 : r.getLong("retained");
+          long lag = r.getLong("lag") == null ? -1 : r.getLong("lag");
+          stats.wal(retained, lag);
+          slot = new JsonObject().put("name", config.capture().walSlot()).put("retainedBytes", retained).put("lagBytes", lag)
+              .put("walStatus", r.getString("wal_status")).put("active", r.getBoolean("active"))
+              .put("maxLagBytes", config.capture().walMaxLagBytes());
+        })
+        .onFailure(err -> log.debug("replication slot not measured: {}", err.getMessage()));
   }
 
   /** The {@code postgres} health entry: healthy when PostgreSQL answers and, on the leader, LISTEN is in place. */
@@ -139,9 +174,21 @@ final class CaptureStatus {
               .put("notifyQueueUsage", r.getDouble("queue_usage"))
               .put("drainRatePerSec", Math.round(drainRate * 10) / 10.0)
               .put("reconnects", metrics.counts().reconnects())
-              .put("inactiveTriggers", new JsonArray(inactiveTriggers));
+              .put("inactiveTriggers", new JsonArray(inactiveTriggers))
+              .put("mode", config.capture().wal() ? "wal" : "outbox");
+          boolean up = !leads || listens;
+          if (config.capture().wal()) {
+            boolean streams = streaming.getAsBoolean();
+            d.put("streaming", streams).put("slot", slot);
+            long lag = slot == null ? -1 : slot.getLong("lagBytes", -1L);
+            boolean lagging = lag > config.capture().walMaxLagBytes();
+            if (lagging) d.put("problem", "replication slot " + config.capture().walSlot() + " is " + lag + " bytes behind (capture.wal.maxLagBytes "
+                + config.capture().walMaxLagBytes() + "): the database server keeps that much WAL until the gateway catches up");
+            // the leader also needs its replication stream; every instance reports a slot falling behind
+            up = up && (!leads || streams) && !lagging && !(slot != null && "lost".equals(slot.getString("walStatus")));
+          }
           // a follower is healthy when PostgreSQL answers; the leader also needs its LISTEN
-          return new Health("postgres", !leads || listens, d);
+          return new Health("postgres", up, d);
         })
         .otherwise(err -> new Health("postgres", false, new JsonObject().put("instance", config.instanceId())
             .put("leader", leader.getAsBoolean()).put("listening", listening.getAsBoolean())

@@ -6,6 +6,7 @@ import io.cachegate.config.ConfigException;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.PostgresUrl;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.capture.wal.WalSchema;
 import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -18,7 +19,10 @@ import io.vertx.sqlclient.PoolOptions;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The PostgreSQL boundary. Every instance installs the schema (idempotently) and competes for the
@@ -36,6 +40,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class CaptureVerticle extends VerticleBase {
 
+  private static final Logger log = LoggerFactory.getLogger(CaptureVerticle.class);
+
   /** The {@code application_name} prefix of the LISTEN connection; the instance id follows. */
   public static final String LISTENER_NAME = NotifyListener.SESSION_NAME;
   /** The {@code application_name} prefix of the leader's lock connection; the instance id follows. */
@@ -51,6 +57,7 @@ public final class CaptureVerticle extends VerticleBase {
   private Leadership leadership;
   private NotifyListener listener;
   private OutboxDrainer drainer;
+  private WalSource wal; // wal mode only
   private CaptureStatus status;
 
   public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics, CaptureStats stats) {
@@ -92,12 +99,16 @@ public final class CaptureVerticle extends VerticleBase {
       listener.channel(channel, payload -> foreign.accept(channel, payload));
     }
     leadership = new Leadership(vertx, config, stats, connect, endpoint, this::gainLead, this::loseLead);
-    status = new CaptureStatus(vertx, config, metrics, stats, pool, endpoint, leadership::isLeader, listener::listening);
+    status = new CaptureStatus(vertx, config, metrics, stats, pool, endpoint, leadership::isLeader, listener::listening,
+        () -> wal != null && wal.isStreaming());
 
     consumers.add(vertx.eventBus().consumer(Addresses.CAPTURE_HEALTH, msg -> status.health().onComplete(ar -> msg.reply(ar.result()))));
-    consumers.add(vertx.eventBus().<RedisState>consumer(Addresses.REDIS_STATE, m -> drainer.redisAvailable(m.body().up())));
+    consumers.add(vertx.eventBus().<RedisState>consumer(Addresses.REDIS_STATE, m -> {
+      drainer.redisAvailable(m.body().up());
+      if (wal != null) wal.redisAvailable(m.body().up());
+    }));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
-        .compose(v -> OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables()))
+        .compose(v -> install())
         // a refused connection stops start-up with one sentence (which server, why, the fix), not a trace
         // (the installer's own findings, such as a missing table or column, are configuration errors: exit 2)
         .recover(err -> Future.failedFuture(err instanceof ConfigException ? err : ConnectionErrors.refused(endpoint, err)))
@@ -109,20 +120,62 @@ public final class CaptureVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     status.stop();
-    return leadership.stop().transform(ar -> drainer.stop()).transform(ar -> pool.close());
+    return leadership.stop().transform(ar -> drainer.stop()).transform(ar -> wal == null ? Future.succeededFuture() : wal.stop())
+        .transform(ar -> pool.close());
   }
 
   /** Leading: listen, drain, and measure at once; completes once LISTEN is in place (or after a bounded wait). */
   private Future<Void> gainLead() {
     Future<Void> listening = listener.start();
-    drainer.start();
+    drainer.start(); // in wal mode too: rows an outbox-mode instance wrote (before a switch, during a rolling one)
+    if (wal == null) {
+      status.measure();
+      return listening;
+    }
+    wal.start();
     status.measure();
-    return listening;
+    // ready once the stream is open too, or after a bounded wait (it keeps trying; /health tells)
+    Future<Void> streams = wal.streaming().timeout(config.postgres().queryTimeoutMs() * 2, TimeUnit.MILLISECONDS).otherwiseEmpty();
+    return Future.all(listening, streams).mapEmpty();
   }
 
   /** No longer leading: stop claiming (the batch in flight ends on its own) and close the LISTEN connection. */
   private Future<Void> loseLead() {
     drainer.stop();
-    return listener.stop();
+    Future<Void> walStopped = wal == null ? Future.succeededFuture() : wal.stop();
+    return Future.all(walStopped, listener.stop()).mapEmpty();
+  }
+
+  /**
+   * Outbox mode: the outbox and its triggers. Wal mode: the publication, the slot and replica
+   * identities first, then the outbox schema without triggers (removing those of an outbox-mode
+   * past), so no change falls between the two.
+   */
+  private Future<Void> install() {
+    if (!config.capture().wal()) {
+      return OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables())
+          .compose(v -> warnAboutAbandonedSlot());
+    }
+    return WalSchema.install(pool, config.capture())
+        .compose(watched -> OutboxSchema.install(pool, config.capture().wakeupChannel(), Map.of())
+            .compose(v -> WalSchema.installResyncTable(pool))
+            .map(v -> {
+              wal = new WalSource(vertx, config, metrics, pool, mapper, bus, watched);
+              return null;
+            }));
+  }
+
+  /** A slot left by wal mode keeps WAL on the server's disk for ever: said at every start in outbox mode. */
+  private Future<Void> warnAboutAbandonedSlot() {
+    return pool.preparedQuery(WalSchema.SLOT_STATUS).execute(io.vertx.sqlclient.Tuple.of(config.capture().walSlot()))
+        .map(rows -> {
+          if (rows.size() > 0 && !Boolean.TRUE.equals(rows.iterator().next().getBoolean("active"))) {
+            log.warn("replication slot {} (from capture.mode wal) is unused in outbox mode and keeps {} bytes of WAL on the database server; "
+                + "drop it with: cachegate --drop-slot (or SELECT pg_drop_replication_slot('{}'))", config.capture().walSlot(),
+                rows.iterator().next().getLong("retained"), config.capture().walSlot());
+          }
+          return (Void) null;
+        })
+        .otherwiseEmpty();
   }
 }

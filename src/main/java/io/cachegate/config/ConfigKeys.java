@@ -126,6 +126,22 @@ public final class ConfigKeys {
       "milliseconds; first delay of the listener's reconnect backoff");
   public static final Key<Long> CAPTURE_RECONNECT_MAX_DELAY_MS = longKey("capture.reconnectMaxDelayMs", 5000, 10, 600_000,
       "milliseconds; cap of the listener's reconnect backoff");
+  public static final Key<String> CAPTURE_MODE = stringKey("capture.mode", "outbox",
+      Format.of("outbox|wal", "must be outbox or wal"),
+      "outbox (triggers write an outbox table) or wal (a logical replication slot, no trigger; docs/capture.md)");
+  public static final Key<String> CAPTURE_WAL_SLOT = stringKey("capture.wal.slot", "cachegate",
+      Format.of("[a-z0-9_]{1,63}", "must be 1 to 63 lower-case letters, digits or _ (a replication slot name)"),
+      "the logical replication slot (wal mode), created when missing; one per database and gateway group");
+  public static final Key<String> CAPTURE_WAL_PUBLICATION = stringKey("capture.wal.publication", "cachegate", IDENTIFIER,
+      "the publication of the watched tables (wal mode), created or brought in line when it differs");
+  public static final Key<Boolean> CAPTURE_WAL_SET_REPLICA_IDENTITY = boolKey("capture.wal.setReplicaIdentity", true,
+      "set REPLICA IDENTITY FULL on tables whose rule reads old-row columns outside the primary key; false = refuse to start");
+  public static final Key<Long> CAPTURE_WAL_MAX_LAG_BYTES = longKey("capture.wal.maxLagBytes", 1L << 30, 1024, Long.MAX_VALUE,
+      "bytes; /health degrades when the slot holds more WAL than this behind its confirmed position");
+  public static final Key<Long> CAPTURE_WAL_STATUS_INTERVAL_MS = longKey("capture.wal.statusIntervalMs", 1000, 10, 600_000,
+      "milliseconds; how often the confirmed position is reported to PostgreSQL (also when idle, so no WAL is kept)");
+  public static final Key<Integer> CAPTURE_WAL_MAX_PENDING = intKey("capture.wal.maxPending", 10_000, 1, 1_000_000,
+      "changes read from the slot but not yet applied to Redis; reading pauses beyond this");
   public static final Key<Map<String, InvalidationRule>> CAPTURE_TABLES = structuredKey("capture.tables", new JsonObject(),
       "watched tables; {column} reads the changed row (old and new row on UPDATE)");
 

@@ -269,6 +269,14 @@ public final class GatewayConfig {
     public long heartbeatTimeoutMs() { return get(CAPTURE_HEARTBEAT_TIMEOUT_MS); }
     public long statusIntervalMs() { return get(CAPTURE_STATUS_INTERVAL_MS); }
     public Map<String, InvalidationRule> tables() { return get(CAPTURE_TABLES); }
+    /** {@code capture.mode} is {@code wal}: a logical replication slot instead of triggers and the outbox. */
+    public boolean wal() { return "wal".equals(get(CAPTURE_MODE)); }
+    public String walSlot() { return get(CAPTURE_WAL_SLOT); }
+    public String walPublication() { return get(CAPTURE_WAL_PUBLICATION); }
+    public boolean walSetReplicaIdentity() { return get(CAPTURE_WAL_SET_REPLICA_IDENTITY); }
+    public long walMaxLagBytes() { return get(CAPTURE_WAL_MAX_LAG_BYTES); }
+    public long walStatusIntervalMs() { return get(CAPTURE_WAL_STATUS_INTERVAL_MS); }
+    public int walMaxPending() { return get(CAPTURE_WAL_MAX_PENDING); }
   }
 
   /** {@code cache.*}, with the {@code adaptive.*} rules. */

@@ -257,6 +257,37 @@ public final class PostgresUrl {
     return o;
   }
 
+  /** The JDBC URL (pgjdbc) of this server and database, for the replication connection. */
+  public String jdbcUrl() {
+    return "jdbc:postgresql://" + hostPort() + "/" + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * pgjdbc connection properties with the same credentials and TLS settings as {@link #connectOptions()}:
+   * libpq's {@code require} with a root certificate checks the chain (pgjdbc's verify-ca), and without a
+   * root certificate file the JVM's trust store is used (pgjdbc's DefaultJavaSSLFactory), as for the
+   * Vert.x client. {@code applicationName} names the session in pg_stat_activity.
+   */
+  public java.util.Properties jdbcProperties(String applicationName) {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", user);
+    p.setProperty("password", password == null ? "" : password);
+    p.setProperty("ApplicationName", applicationName);
+    p.setProperty("connectTimeout", "10");
+    p.setProperty("tcpKeepAlive", "true");
+    switch (mode) {
+      case DISABLE -> p.setProperty("sslmode", "disable");
+      case REQUIRE -> p.setProperty("sslmode", rootCert == null ? "require" : "verify-ca");
+      case VERIFY_CA -> p.setProperty("sslmode", "verify-ca");
+      case VERIFY_FULL -> p.setProperty("sslmode", "verify-full");
+    }
+    if (mode != Mode.DISABLE && (mode != Mode.REQUIRE || rootCert != null)) {
+      if (rootCert == null || SYSTEM.equals(rootCert)) p.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
+      else p.setProperty("sslrootcert", rootCert);
+    }
+    return p;
+  }
+
   /**
    * The sslrootcert file's CAs, else the JVM's default trust store (cacerts, or javax.net.ssl.trustStore);
    * wrapped so a refused certificate is remembered for the message (see {@link TlsRefusals}).

@@ -60,6 +60,10 @@ public final class EmbeddedServices implements AutoCloseable {
         .setServerConfig("max_connections", "200")
         .setServerConfig("fsync", "on")
         .setServerConfig("synchronous_commit", "on") // the library turns it off; keep commits durable
+        // both capture modes run on it: capture.mode wal reads a logical replication slot
+        .setServerConfig("wal_level", "logical")
+        .setServerConfig("max_replication_slots", "100")
+        .setServerConfig("max_wal_senders", "100")
         .setRegisterShutdownHook(false); // our own hook stops it, after the gateway
   }
 

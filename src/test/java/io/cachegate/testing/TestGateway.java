@@ -77,13 +77,29 @@ public final class TestGateway implements AutoCloseable {
     tree.getJsonObject("redis").put("url", TestServices.get().redisUrl()).put("namespace", ns);
     tree.getJsonObject("postgres").put("url", db);
     tree.put("auth", new JsonObject().put("enabled", false));
-    tree.getJsonObject("capture").put("pollIntervalMs", 500);
+    tree.getJsonObject("capture").put("pollIntervalMs", 500).put("mode", captureMode())
+        .put("wal", tree.getJsonObject("capture").getJsonObject("wal").copy().put("slot", slotFor(db)));
     tree.put("instance", new JsonObject().put("id", "test-" + ns.replace(":", "") + "-" + INSTANCES.incrementAndGet()));
     tree = tree.mergeIn(overrides, true);
     JsonObject tables = overrides.getJsonObject("capture", new JsonObject()).getJsonObject("tables");
     if (tables != null) tree.getJsonObject("capture").put("tables", tables); // rules are replaced, not merged
     Map<String, String> environment = new HashMap<>(env);
     return ConfigLoader.fromTree(tree, environment);
+  }
+
+  /** The capture mode of this test run: {@code cachegate.test.captureMode} (pom.xml runs the capture tests in both). */
+  public static String captureMode() {
+    return System.getProperty("cachegate.test.captureMode", "outbox");
+  }
+
+  public static boolean walMode() {
+    return "wal".equals(captureMode());
+  }
+
+  /** Slot names are the server's, not the database's: one per test database. */
+  public static String slotFor(String postgresUrl) {
+    String path = postgresUrl.replaceFirst("^[a-z]+://[^/]*/", "").replaceFirst("\\?.*$", "");
+    return ("cg_" + path).toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
   }
 
   public int port() {
