@@ -12,6 +12,12 @@ public final class Messages {
 
   /** Why an invalidation happened: {@code source} is {@code db}, {@code api} or {@code event}. */
   public record Cause(String source, String table, String op, String event, String reason) {
+    /**
+     * The op of an invalidation that stands for changes the capture never saw (its replication slot
+     * was lost): every stream client is told to reset.
+     */
+    public static final String RESYNC = "RESYNC";
+
     public static Cause api(String reason) {
       return new Cause("api", null, null, null, reason);
     }

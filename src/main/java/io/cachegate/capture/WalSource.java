@@ -71,7 +71,6 @@ final class WalSource implements ChangeSource {
   private static final Logger log = LoggerFactory.getLogger(WalSource.class);
   /** PostgreSQL timestamps count microseconds from 2000-01-01. */
   private static final long PG_EPOCH_MS = 946_684_800_000L;
-  public static final String RESYNC_OP = "RESYNC";
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -230,16 +229,14 @@ final class WalSource implements ChangeSource {
   private void queueResync(String reason) {
     if (resyncQueued || !running) return;
     resyncQueued = true;
-    List<Invalidation> all = new ArrayList<>();
+    // one notice: what a TRUNCATE of every watched table invalidates (and every client is told to reset)
+    io.cachegate.model.Targets targets = io.cachegate.model.Targets.EMPTY;
     for (String table : config.capture().tables().keySet()) {
       Invalidation t = mapper.map(table, ChangeMapper.TRUNCATE, null, null);
-      if (t != null) all.add(new Invalidation(t.targets(), t.cascade(), false, new Cause("db", table, RESYNC_OP, null, reason)));
+      if (t != null) targets = targets.plus(t.targets());
     }
-    if (all.isEmpty()) {
-      // nothing is watched: there is nothing to invalidate, but every client still hears of the gap
-      all.add(new Invalidation(io.cachegate.model.Targets.EMPTY, false, false, new Cause("db", null, RESYNC_OP, null, reason)));
-    }
-    queue.addFirst(new Item(0, 0, 0, all, true));
+    Invalidation all = new Invalidation(targets, true, false, new Cause("db", null, Cause.RESYNC, null, reason));
+    queue.addFirst(new Item(0, 0, 0, List.of(all), true));
     apply();
   }
 

@@ -1,6 +1,7 @@
 package io.cachegate.stream;
 
 import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.HistoryQuery;
 import io.cachegate.bus.Messages.HistoryReset;
 import io.cachegate.bus.Messages.HistoryResult;
@@ -317,6 +318,13 @@ public final class StreamHub {
 
   private void onNotice(Notice n) {
     if (n.id().compareTo(lastNoticeId) > 0) lastNoticeId = n.id();
+    if (Cause.RESYNC.equals(n.cause().op())) {
+      // the capture missed changes (its replication slot was lost): whatever a client holds may be stale
+      for (Session s : new ArrayList<>(sessions)) {
+        if (n.id().compareTo(s.lastSentId) <= 0) continue; // a replay that already covered it
+        send(s, Frames.reset("the capture missed changes: " + n.cause().reason()));
+      }
+    }
     Map<Session, Match> matches = index.match(n);
     for (Session s : allSubscribers) matches.put(s, everything(n));
     // sessions that see the same part of a notice share one encoded frame (and its memory while queued)

@@ -386,6 +386,8 @@ public final class ConsistencyChecker {
     env.put("CACHEGATE_CAPTURE_RECONNECT_MAX_DELAY_MS", "500");
     env.put("CACHEGATE_CAPTURE_HEARTBEAT_MS", "500");
     env.put("CACHEGATE_CAPTURE_HEARTBEAT_TIMEOUT_MS", "1000");
+    env.put("CACHEGATE_CAPTURE_MODE", TestGateway.captureMode());
+    env.put("CACHEGATE_CAPTURE_WAL_SLOT", TestGateway.slotFor(db));
     env.put("CACHEGATE_CAPTURE_TABLES", "{\"accounts\": {\"keys\": [\"acct:{id}\"], \"tags\": [\"grp:{grp}\"]}}");
     return env;
   }

@@ -91,10 +91,8 @@ class CaptureIT {
       second.setAutoCommit(false);
       try (Statement a = first.createStatement(); Statement b = second.createStatement()) {
         a.executeUpdate("UPDATE products SET price = price + 1 WHERE id = 21"); // takes the lower outbox id
-        long idA = outboxMax(first);
         b.executeUpdate("UPDATE products SET price = price + 1 WHERE id = 22"); // a higher one
-        long idB = outboxMax(second);
-        assertThat(idB).isGreaterThan(idA);
+        if (!TestGateway.walMode()) assertThat(outboxMax(second)).isGreaterThan(outboxMax(first)); // wal mode: no outbox
         second.commit(); // the higher id commits first and is drained first
         assertThat(s.next("invalidate").getJsonArray("keys")).containsExactly("product:22");
         first.commit(); // the lower id arrives after a higher one was already processed
@@ -132,6 +130,7 @@ class CaptureIT {
 
   @Test
   void triggersAreInstalledOnceAndReplacedWhenTheirRuleChanges() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(TestGateway.walMode(), "wal mode installs no trigger (WalCaptureIT checks that)");
     List<Long> before = triggerOids();
     assertThat(before).hasSize(2);
     try (TestGateway same = gw.peer(new JsonObject())) {
