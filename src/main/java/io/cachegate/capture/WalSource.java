@@ -328,6 +328,10 @@ final class WalSource implements ChangeSource {
         p.setProperty("replication", "database");
         p.setProperty("assumeMinServerVersion", "10");
         p.setProperty("preferQueryMode", "simple");
+        // the server ends a replication connection silent this long; the slot-holder check then sees
+        // ours is gone and replaces it (a half-open connection shows nothing on this side)
+        long timeout = Math.max(config.capture().heartbeatTimeoutMs(), config.capture().walStatusIntervalMs()) * 3;
+        p.setProperty("options", "-c wal_sender_timeout=" + timeout);
       }
       return p;
     }
