@@ -2,7 +2,9 @@ package io.cachegate;
 
 import io.cachegate.config.ConfigException;
 import io.cachegate.config.ConfigLoader;
+import io.cachegate.capture.wal.SlotTool;
 import io.cachegate.config.GatewayConfig;
+import io.cachegate.config.PostgresUrl;
 import io.cachegate.embedded.EmbeddedServices;
 import io.cachegate.support.ConnectionErrors;
 import org.slf4j.Logger;
@@ -28,14 +30,16 @@ public final class Main {
 
   public static void main(String[] args) {
     Path file = ConfigLoader.DEFAULT_FILE;
+    boolean dropSlot = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "-c", "--config" -> {
           if (i + 1 >= args.length) usage("-c needs a file");
           file = Path.of(args[++i]);
         }
+        case "--drop-slot" -> dropSlot = true;
         case "-h", "--help" -> {
-          System.out.println("usage: java -jar cachegate.jar [-c config/gateway.yaml]");
+          System.out.println(USAGE);
           return;
         }
         default -> usage("unknown argument " + args[i]);
@@ -47,6 +51,11 @@ public final class Main {
     } catch (ConfigException e) {
       System.err.println("cachegate: configuration error: " + e.getMessage());
       System.exit(2);
+      return;
+    }
+
+    if (dropSlot) {
+      System.exit(dropSlot(config));
       return;
     }
 
@@ -107,8 +116,28 @@ public final class Main {
     System.exit(e instanceof ConfigException ? 2 : 1); // the shutdown hook stops the embedded servers
   }
 
+  /** Drops {@code capture.wal.slot} on {@code postgres.url}; the exit status. */
+  private static int dropSlot(GatewayConfig config) {
+    if (config.postgres().embedded()) {
+      System.err.println("cachegate: --drop-slot needs postgres.url (the embedded PostgreSQL's slot goes with it)");
+      return 2;
+    }
+    PostgresUrl url = config.postgres().parsed();
+    try {
+      SlotTool.Outcome o = SlotTool.drop(url, config.capture().walSlot());
+      (o.dropped() ? System.out : System.err).println("cachegate: " + o.message());
+      return o.dropped() ? 0 : 1;
+    } catch (java.sql.SQLException e) {
+      System.err.println("cachegate: " + ConnectionErrors.redact(ConnectionErrors.explain(url.endpoint(), e)));
+      return 1;
+    }
+  }
+
+  private static final String USAGE = "usage: java -jar cachegate.jar [-c config/gateway.yaml] [--drop-slot]\n"
+      + "  --drop-slot  drop the replication slot capture.wal.slot (it stops keeping WAL) and exit";
+
   private static void usage(String problem) {
-    System.err.println("cachegate: " + problem + "\nusage: java -jar cachegate.jar [-c config/gateway.yaml]");
+    System.err.println("cachegate: " + problem + "\n" + USAGE);
     System.exit(2);
   }
 }

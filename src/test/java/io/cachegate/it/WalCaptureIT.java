@@ -169,6 +169,22 @@ class WalCaptureIT {
     }
   }
 
+  @Test
+  void healthStatsAndMetricsReportTheSlot() {
+    String slot = TestGateway.slotFor(gw.postgresUrl);
+    Await.until("the slot measured", 10_000, () -> gw.call("GET", "/health", null).json().getJsonObject("postgres").getJsonObject("slot") != null);
+    JsonObject health = gw.call("GET", "/health", null).json().getJsonObject("postgres");
+    assertThat(health.getString("mode")).isEqualTo("wal");
+    assertThat(health.getBoolean("streaming")).isTrue();
+    assertThat(health.getJsonObject("slot").getString("name")).isEqualTo(slot);
+    assertThat(health.getJsonObject("slot").getLong("retainedBytes")).isGreaterThanOrEqualTo(0);
+    assertThat(health.getJsonObject("slot").getBoolean("active")).isTrue();
+    JsonObject stats = gw.call("GET", "/v1/stats", null).json().getJsonObject("capture");
+    assertThat(stats.getJsonObject("slot").getString("name")).isEqualTo(slot);
+    String metrics = gw.call("GET", "/metrics", null).body();
+    assertThat(metrics).containsPattern("(?m)^cachegate_capture_wal_retained_bytes [0-9]").containsPattern("(?m)^cachegate_capture_wal_lag_bytes [0-9]");
+  }
+
   static String scalarIn(TestGateway g, String sql) {
     try (Connection c = g.jdbc(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
       r.next();

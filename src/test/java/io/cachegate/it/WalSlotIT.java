@@ -87,6 +87,22 @@ class WalSlotIT {
     }
   }
 
+  @Test
+  void dropSlotRefusesASlotInUseAndDropsItOnceNoGatewayStreamsIt() throws Exception {
+    String db = TestServices.newDatabase();
+    String slot = TestGateway.slotFor(db);
+    io.cachegate.config.PostgresUrl url = io.cachegate.config.PostgresUrl.parse(db);
+    try (TestGateway g = TestGateway.start(wal(new JsonObject()), Map.of(), db)) {
+      io.cachegate.capture.wal.SlotTool.Outcome busy = io.cachegate.capture.wal.SlotTool.drop(url, slot);
+      assertThat(busy.dropped()).isFalse();
+      assertThat(busy.message()).contains("is streamed by server process").contains("stop it or switch it to capture.mode outbox first");
+    }
+    io.cachegate.capture.wal.SlotTool.Outcome done = io.cachegate.capture.wal.SlotTool.drop(url, slot);
+    assertThat(done.dropped()).as(done.message()).isTrue();
+    assertThat(done.message()).startsWith("dropped replication slot " + slot);
+    assertThat(io.cachegate.capture.wal.SlotTool.drop(url, slot).message()).contains("there is no replication slot " + slot);
+  }
+
   private static String scalar(TestGateway g, String sql) {
     try (Connection c = g.jdbc(); Statement st = c.createStatement(); ResultSet r = st.executeQuery(sql)) {
       r.next();
