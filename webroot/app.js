@@ -94,6 +94,11 @@ async function refresh() {
     $('c-outbox').textContent = cap.outboxDepth ?? '–';
     $('c-lag').textContent = cap.oldestPendingMs ?? '–';
     $('c-leader').textContent = cap.leaderInstance || 'none';
+    $('c-mode').textContent = cap.mode || '–';
+    const slot = cap.slot || null; // wal mode only
+    $('c-wal-lag').textContent = slot ? bytes(slot.lagBytes) : '–';
+    $('c-wal-kept').textContent = slot ? bytes(slot.retainedBytes) : '–';
+    $('c-wal-lag').dataset.ok = String(!slot || slot.lagBytes <= slot.maxLagBytes);
     $('instance').textContent = `instance ${stats.instance}${stats.leader ? ' (leader)' : ''}`;
     const health = await fetch('/health');
     $('health').textContent = health.ok ? 'healthy' : 'degraded';
@@ -102,6 +107,15 @@ async function refresh() {
     $('health').textContent = 'unreachable';
     $('health').dataset.ok = 'false';
   }
+}
+
+/** A byte count as people read it: 812 B, 3.4 MB. */
+function bytes(n) {
+  if (n == null || n < 0) return '–';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
 async function loadRules() {

@@ -60,4 +60,20 @@ class BrowserIT {
       assertThat(Files.size(shots.resolve("demo.png"))).isGreaterThan(5_000);
     }
   }
+
+  @Test
+  void theDashboardShowsTheReplicationSlotInWalMode() throws Exception {
+    if (!Files.isExecutable(Browser.CHROMIUM)) {
+      assertThat(System.getenv("CI")).as("Chromium must be installed in CI (.ci/run does it)").isNull();
+      Assumptions.abort("no Chromium at " + Browser.CHROMIUM);
+    }
+    JsonObject cfg = new JsonObject().put("capture", new JsonObject().put("mode", "wal").put("statusIntervalMs", 200));
+    try (TestGateway gw = TestGateway.start(cfg, Map.of()); Browser browser = new Browser()) {
+      Browser.Page dashboard = browser.open("http://127.0.0.1:" + gw.port() + "/");
+      Await.until("the dashboard to show the capture mode and the slot", 20_000,
+          () -> "wal".equals(dashboard.eval("document.getElementById('c-mode')?.textContent"))
+              && String.valueOf(dashboard.eval("document.getElementById('c-wal-kept')?.textContent")).matches("[0-9.]+ (B|kB|MB|GB)"));
+      assertThat(dashboard.eval("document.getElementById('c-wal-lag').dataset.ok")).isEqualTo("true");
+    }
+  }
 }
