@@ -115,6 +115,7 @@ public final class Benchmark {
     if (wanted("fanout")) fanout();
     if (wanted("memory")) memory();
     if (wanted("drain")) drain();
+    if (wanted("wal")) wal();
     System.out.println();
     System.out.printf("%-44s %16s %16s %8s %s%n", "figure", "cachegate", "baseline", "ratio", "goal");
     for (String[] row : table) System.out.printf("%-44s %16s %16s %8s %s%n", (Object[]) row);
@@ -383,12 +384,16 @@ public final class Benchmark {
   }
 
   private double tps(String table, int seconds) throws Exception {
+    return tps(jdbc, table, seconds);
+  }
+
+  private double tps(String jdbcUrl, String table, int seconds) throws Exception {
     AtomicLong done = new AtomicLong();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     List<Thread> threads = new ArrayList<>();
     for (int w = 0; w < 4; w++) {
       threads.add(new Thread(() -> {
-        try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+        try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", "");
              PreparedStatement up = c.prepareStatement("UPDATE " + table + " SET v = v + 1 WHERE id = ?")) {
           while (System.nanoTime() < end) {
             up.setLong(1, 1 + ThreadLocalRandom.current().nextInt(1000));
@@ -612,6 +617,98 @@ public final class Benchmark {
     results.put("drain", new JsonObject().put("backlog", waiting).put("leftWhenListening", left)
         .put("seconds", secs).put("rowsPerSec", rate).put("startSeconds", (listening - t0) / 1e9));
     table.add(new String[] {"drain rows/s (backlog " + waiting + ")", fmt(rate) + " /s", "-", "-", ">= 20,000/s"});
+  }
+
+  // ---- 7. capture modes: what each costs the writers ----
+
+  /**
+   * Writer TPS (4 writers, single-row UPDATEs, synchronous commit) in the same run: unwatched; watched by
+   * the outbox (the main gateway's triggers); watched through a logical slot read by a bare
+   * {@code pg_recvlogical} (the floor for any WAL reader on this machine: the decoder shares the cores);
+   * watched by a gateway in wal mode. WAL mode runs on a database of its own (a gateway group owns its
+   * database's capture); the floor runs before that gateway starts, so only one decoder runs at a time.
+   */
+  private void wal() throws Exception {
+    int seconds = Math.max(3, intOpt("seconds", 10) / 2);
+    String db2 = TestServices.newDatabase();
+    String jdbc2 = TestServices.jdbcUrlOf(db2);
+    try (Connection c = DriverManager.getConnection(jdbc2, "postgres", ""); Statement st = c.createStatement()) {
+      for (String t : List.of("w_plain2", "w_floor", "w_wal")) {
+        st.execute("CREATE TABLE " + t + " (id bigint PRIMARY KEY, v bigint NOT NULL)");
+        st.execute("INSERT INTO " + t + " SELECT i, 0 FROM generate_series(1, 1000) i");
+      }
+      st.execute("CREATE PUBLICATION bench_floor FOR TABLE w_floor");
+      st.execute("SELECT pg_create_logical_replication_slot('bench_floor', 'pgoutput')");
+    }
+    double plainA = tps(jdbc2, "w_plain2", seconds);
+    double outbox = tps("w_watched", seconds);
+    String dbName = db2.replaceFirst("^.*/", "").replaceFirst("\\?.*$", "");
+    Process recv = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_recvlogical", "-h", "127.0.0.1",
+        "-p", Integer.toString(TestServices.get().postgresPort()), "-U", "postgres", "-d", dbName, "--slot", "bench_floor", "--start",
+        "-o", "proto_version=1", "-o", "publication_names=bench_floor", "-f", "/dev/null")
+        .redirectErrorStream(true).redirectOutput(Path.of("target", "pg_recvlogical.log").toFile()).start();
+    double floor;
+    try {
+      Await.until("pg_recvlogical streaming", 20_000, () -> scalarIn(jdbc2, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg_recvlogical'") == 1);
+      floor = tps(jdbc2, "w_floor", seconds);
+    } finally {
+      recv.destroy();
+      if (!recv.waitFor(10, TimeUnit.SECONDS)) recv.destroyForcibly();
+    }
+    sqlIn(jdbc2, "SELECT pg_drop_replication_slot('bench_floor')");
+    Map<String, String> env = new HashMap<>();
+    env.put("CACHEGATE_REDIS_URL", TestServices.get().redisUrl());
+    env.put("CACHEGATE_POSTGRES_URL", db2);
+    env.put("CACHEGATE_REDIS_NAMESPACE", ns + "wal:");
+    env.put("CACHEGATE_HTTP_PORT", "0");
+    env.put("CACHEGATE_AUTH_ENABLED", "false");
+    env.put("CACHEGATE_CAPTURE_MODE", "wal");
+    env.put("CACHEGATE_CAPTURE_WAL_SLOT", "bench_wal_" + dbName);
+    env.put("CACHEGATE_CAPTURE_TABLES", new JsonObject().put("w_wal", new JsonObject().put("keys", new JsonArray().add("w:{id}"))).encode());
+    double walTps;
+    long walLag;
+    double walCpuPer1000;
+    try (GatewayProcess walGateway = GatewayProcess.start(List.of("-Xmx512m", "-XX:+UseG1GC"), "io.cachegate.Main", List.of(), env)) {
+      walGateway.awaitListening();
+      tps(jdbc2, "w_wal", 3); // warm-up: the just-started JVM's compilations would be counted against it
+      long cpu0 = GatewayProcess.cpuMillis(walGateway.process.pid());
+      long changes0 = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal");
+      walTps = tps(jdbc2, "w_wal", seconds);
+      Await.until("the wal gateway to catch up", 60_000, () -> scalarIn(jdbc2,
+          "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'bench_wal_" + dbName + "'") < 1_000_000);
+      long cpu = GatewayProcess.cpuMillis(walGateway.process.pid()) - cpu0;
+      long changes = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal") - changes0;
+      walCpuPer1000 = changes == 0 ? -1 : cpu * 1000.0 / changes;
+      walLag = scalarIn(jdbc2, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'bench_wal_" + dbName + "'");
+    }
+    sqlIn(jdbc2, "SELECT pg_drop_replication_slot('bench_wal_" + dbName + "')");
+    double plainB = tps(jdbc2, "w_plain2", seconds);
+    double plain = (plainA + plainB) / 2;
+    results.put("captureModes", new JsonObject().put("writers", 4).put("unwatchedTps", plain).put("outboxTps", outbox)
+        .put("pgRecvlogicalTps", floor).put("walTps", walTps).put("walVsFloor", walTps / floor).put("walVsUnwatched", walTps / plain)
+        .put("outboxVsUnwatched", outbox / plain).put("walLagBytesAfterCatchUp", walLag)
+        .put("walGatewayCpuMsPer1000Changes", walCpuPer1000));
+    table.add(new String[] {"wal gateway CPU per 1,000 changes", fmt(walCpuPer1000) + " ms", "-", "-", "(info)"});
+    row("write TPS wal / pg_recvlogical floor", walTps, floor, "tps", ">= 0.95", walTps / floor);
+    row("write TPS wal / unwatched", walTps, plain, "tps", "(info)", walTps / plain);
+    row("write TPS outbox / unwatched (same run)", outbox, plain, "tps", "(info)", outbox / plain);
+    row("write TPS pg_recvlogical / unwatched", floor, plain, "tps", "(info)", floor / plain);
+  }
+
+  private static void sqlIn(String jdbcUrl, String... statements) throws Exception {
+    try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", ""); Statement st = c.createStatement()) {
+      for (String s : statements) st.execute(s);
+    }
+  }
+
+  private static long scalarIn(String jdbcUrl, String query) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", ""); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery(query)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (Exception e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   // ---- clients ----

@@ -133,4 +133,16 @@ public final class GatewayProcess implements AutoCloseable {
       process.destroyForcibly();
     }
   }
+
+  /** utime + stime of a process from /proc/PID/stat, in milliseconds (Linux; clock ticks of 10 ms). */
+  public static long cpuMillis(long pid) {
+    try {
+      String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      // after the command: state is field 3, utime 14 and stime 15 (1-based over the whole line)
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
 }
