@@ -133,10 +133,9 @@ public final class CaptureVerticle extends VerticleBase {
       return listening;
     }
     wal.start();
-    status.measure();
     // ready once the stream is open too, or after a bounded wait (it keeps trying; /health tells)
     Future<Void> streams = wal.streaming().timeout(config.postgres().queryTimeoutMs() * 2, TimeUnit.MILLISECONDS).otherwiseEmpty();
-    return Future.all(listening, streams).mapEmpty();
+    return Future.all(listening, streams).onComplete(ar -> status.measure()).mapEmpty();
   }
 
   /** No longer leading: stop claiming (the batch in flight ends on its own) and close the LISTEN connection. */

@@ -172,7 +172,10 @@ class WalCaptureIT {
   @Test
   void healthStatsAndMetricsReportTheSlot() {
     String slot = TestGateway.slotFor(gw.postgresUrl);
-    Await.until("the slot measured", 10_000, () -> gw.call("GET", "/health", null).json().getJsonObject("postgres").getJsonObject("slot") != null);
+    Await.until("the slot measured while streamed", 10_000, () -> {
+      JsonObject slotNow = gw.call("GET", "/health", null).json().getJsonObject("postgres").getJsonObject("slot");
+      return slotNow != null && slotNow.getBoolean("active");
+    });
     JsonObject health = gw.call("GET", "/health", null).json().getJsonObject("postgres");
     assertThat(health.getString("mode")).isEqualTo("wal");
     assertThat(health.getBoolean("streaming")).isTrue();
