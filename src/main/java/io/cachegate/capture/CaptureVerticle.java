@@ -130,6 +130,8 @@ public final class CaptureVerticle extends VerticleBase {
     drainer.start(); // in wal mode too: rows an outbox-mode instance wrote (before a switch, during a rolling one)
     if (wal == null) {
       status.measure();
+      // changes a slot from an earlier wal mode holds (the triggers are in place by now)
+      new LeftoverSlot(vertx, config, pool, mapper, bus).drain();
       return listening;
     }
     wal.start();
@@ -169,9 +171,9 @@ public final class CaptureVerticle extends VerticleBase {
     return pool.preparedQuery(WalSchema.SLOT_STATUS).execute(io.vertx.sqlclient.Tuple.of(config.capture().walSlot()))
         .map(rows -> {
           if (rows.size() > 0 && !Boolean.TRUE.equals(rows.iterator().next().getBoolean("active"))) {
-            log.warn("replication slot {} (from capture.mode wal) is unused in outbox mode and keeps {} bytes of WAL on the database server; "
-                + "drop it with: cachegate --drop-slot (or SELECT pg_drop_replication_slot('{}'))", config.capture().walSlot(),
-                rows.iterator().next().getLong("retained"), config.capture().walSlot());
+            log.warn("replication slot {} (from capture.mode wal) keeps {} bytes of WAL on the database server; the capture leader "
+                + "reads what it holds and drops it (by hand: cachegate --drop-slot)", config.capture().walSlot(),
+                rows.iterator().next().getLong("retained"));
           }
           return (Void) null;
         })

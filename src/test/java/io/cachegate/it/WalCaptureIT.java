@@ -98,6 +98,22 @@ class WalCaptureIT {
   }
 
   @Test
+  void aWatchedTableWithoutPrimaryKeyGetsFullIdentitySoItsWritersKeepWorking() throws Exception {
+    String db = TestServices.newDatabase();
+    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE nokey (code text NOT NULL, v int NOT NULL)");
+      st.execute("INSERT INTO nokey VALUES ('a', 1)");
+    }
+    JsonObject cfg = wal(new JsonObject().put("tables", new JsonObject().put("nokey", new JsonObject().put("keys", new JsonArray().add("nokey:all")))));
+    try (TestGateway g = TestGateway.start(cfg, Map.of(), db); TestSocket s = g.socket()) {
+      assertThat(scalarIn(g, "SELECT relreplident::text FROM pg_class WHERE relname = 'nokey'")).isEqualTo("f");
+      s.subscribe(new JsonObject().put("keys", new JsonArray().add("nokey:all")));
+      g.sql("UPDATE nokey SET v = 2 WHERE code = 'a'"); // refused by PostgreSQL without a replica identity
+      assertThat(s.next("invalidate").getJsonObject("cause").getString("op")).isEqualTo("UPDATE");
+    }
+  }
+
+  @Test
   void aRoleWithoutReplicationIsRefusedWithTheGrantToRun() throws Exception {
     String role = "norep" + ProcessHandle.current().pid();
     String db;
@@ -114,20 +130,48 @@ class WalCaptureIT {
   @Test
   void switchingFromTheOutboxRemovesTheTriggersAndDrainsWhatTheyWrote() throws Exception {
     String db = TestServices.newDatabase();
+    String ns;
     try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db)) {
       assertThat(scalarIn(outbox, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
       outbox.put("product:3", new JsonObject().put("value", 3));
+      outbox.put("kept", new JsonObject().put("value", "untouched"));
+      ns = outbox.namespace;
     }
     // committed while no gateway runs: the triggers write it to the outbox, no slot exists yet
     try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
       st.execute("UPDATE products SET price = price + 1 WHERE id = 3");
     }
-    try (TestGateway g = TestGateway.start(wal(new JsonObject()), Map.of(), db); TestSocket s = g.socket()) {
+    try (TestGateway g = TestGateway.start(wal(new JsonObject()), Map.of(), db, ns);
+         TestSocket s = g.socket()) {
+      assertThat(g.exists("kept")).as("the first gateway's namespace").isTrue();
       assertThat(scalarIn(g, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("0");
       Await.until("the outbox row drained", 10_000, () -> !g.exists("product:3") && "0".equals(scalarIn(g, "SELECT count(*) FROM cachegate.outbox")));
       s.subscribe(new JsonObject().put("keys", new JsonArray().add("product:4")));
       g.sql("UPDATE products SET price = price + 1 WHERE id = 4");
       assertThat(s.next("invalidate").getJsonArray("keys")).containsExactly("product:4");
+    }
+  }
+
+  @Test
+  void switchingBackToTheOutboxReadsWhatTheSlotHeldAndDropsIt() throws Exception {
+    String db = TestServices.newDatabase();
+    String ns;
+    try (TestGateway walGateway = TestGateway.start(wal(new JsonObject()), Map.of(), db)) {
+      walGateway.put("product:7", new JsonObject().put("value", 7));
+      walGateway.put("user:8:profile", new JsonObject().put("value", 8));
+      walGateway.put("kept", new JsonObject().put("value", "untouched"));
+      ns = walGateway.namespace;
+    }
+    // committed while no gateway runs and no trigger exists: only the slot has it
+    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
+      st.execute("UPDATE products SET price = price + 1 WHERE id = 7");
+      st.execute("DELETE FROM users WHERE id = 8");
+    }
+    try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db, ns)) {
+      assertThat(outbox.exists("kept")).as("the first gateway's namespace").isTrue();
+      Await.until("the slot read, applied and dropped", 15_000, () -> !outbox.exists("product:7") && !outbox.exists("user:8:profile")
+          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
+      assertThat(scalarIn(outbox, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
     }
   }
 

@@ -60,7 +60,11 @@ public final class TestGateway implements AutoCloseable {
 
   /** On a given database (a test's own PostgreSQL, or a proxy in front of it). */
   public static TestGateway start(JsonObject overrides, Map<String, String> env, String db) {
-    String ns = TestServices.uniqueNamespace();
+    return start(overrides, env, db, TestServices.uniqueNamespace());
+  }
+
+  /** On a given database and Redis namespace: a later gateway on what an earlier, stopped one left. */
+  public static TestGateway start(JsonObject overrides, Map<String, String> env, String db, String ns) {
     GatewayConfig config = config(overrides, env, ns, db);
     return new TestGateway(Await.get(Gateway.start(config, true)), ns, db);
   }

@@ -126,9 +126,11 @@ public final class WalSchema {
           Set<String> identityCols = "n".equals(identity) ? Set.of() : Set.of(r.getArrayOfStrings("ident"));
           Set<String> beyond = new TreeSet<>(rule.fields());
           beyond.removeAll(identityCols);
-          if ("f".equals(identity) || beyond.isEmpty()) return Future.succeededFuture(qualified);
-          String why = "its rule reads " + String.join(", ", beyond) + " of the old row on UPDATE and DELETE, which "
-              + (identityCols.isEmpty() ? "the table's replica identity does not include (it has none)" : "is outside its replica identity " + identityCols);
+          // a published table without a replica identity makes its writers' UPDATEs and DELETEs fail
+          if ("f".equals(identity) || (beyond.isEmpty() && !identityCols.isEmpty())) return Future.succeededFuture(qualified);
+          String why = identityCols.isEmpty()
+              ? "it has no primary key or replica identity index, and a published table without one refuses UPDATE and DELETE"
+              : "its rule reads " + String.join(", ", beyond) + " of the old row on UPDATE and DELETE, which is outside its replica identity " + identityCols;
           String statement = "ALTER TABLE " + rel + " REPLICA IDENTITY FULL";
           if (!setIdentity) {
             return Future.failedFuture(new ConfigException("capture.wal.setReplicaIdentity", "table " + table + " needs REPLICA IDENTITY FULL: "
