@@ -668,7 +668,10 @@ public final class Benchmark {
     double walTps;
     long walLag;
     double walCpuPer1000;
-    try (GatewayProcess walGateway = GatewayProcess.start(List.of("-Xmx512m", "-XX:+UseG1GC"), "io.cachegate.Main", List.of(), env)) {
+    List<String> walJvm = new ArrayList<>(List.of("-Xmx512m", "-XX:+UseG1GC"));
+    String walExtra = System.getenv("BENCH_WAL_GATEWAY_OPTS"); // e.g. a flight recording of the wal gateway
+    if (walExtra != null && !walExtra.isBlank()) walJvm.addAll(List.of(walExtra.trim().split("\\s+")));
+    try (GatewayProcess walGateway = GatewayProcess.start(walJvm, "io.cachegate.Main", List.of(), env)) {
       walGateway.awaitListening();
       tps(jdbc2, "w_wal", 3); // warm-up: the just-started JVM's compilations would be counted against it
       long cpu0 = GatewayProcess.cpuMillis(walGateway.process.pid());
