@@ -146,6 +146,32 @@ class TlsIT {
   }
 
   @Test
+  void walCaptureOverVerifiedTls() throws Exception {
+    superuser("ALTER ROLE cg WITH REPLICATION");
+    for (String url : List.of(pgUrl("localhost", PG_PASSWORD_ENCODED, "sslmode=verify-full&sslrootcert=" + certs.ca),
+        pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=verify-ca&sslrootcert=" + certs.ca))) {
+      GatewayConfig base = config(url, redisUrl("cg", REDIS_PASSWORD, redis.port), certs.ca.toString());
+      GatewayConfig config = ConfigLoader.fromTree(base.raw().copy()
+          .put("capture", base.raw().getJsonObject("capture").copy().put("mode", "wal")
+              .put("wal", new JsonObject().put("slot", "tls_" + base.instanceId().replace("-", "_")))), Map.of());
+      Gateway g = Await.get(Gateway.start(config, true));
+      try {
+        assertThat(call(g, "PUT", "/v1/entries/product:8", "{\"value\":8,\"ttl\":600}").statusCode()).isEqualTo(200);
+        superuserIn("app", "UPDATE products SET price = price + 1 WHERE id = 8");
+        Await.until("product:8 invalidated from the slot", 10_000, () -> get(g, "/v1/entries/product:8").statusCode() == 404);
+        try (Connection c = DriverManager.getConnection(jdbc("app"), "postgres", ""); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) "
+                 + "WHERE a.application_name = 'cachegate-wal-" + config.instanceId() + "'")) {
+          assertThat(rs.next()).as("the replication connection of " + url.replaceAll(":[^:@/]*@", ":***@")).isTrue();
+          assertThat(rs.getBoolean(1)).as("the replication connection uses TLS").isTrue();
+        }
+      } finally {
+        Await.get(g.stop());
+      }
+    }
+  }
+
+  @Test
   void verifyCaChecksTheChainButNotTheHostName() throws Exception {
     // 127.0.0.2 is not in the certificate: verify-ca connects, verify-full does not
     startsHealthy(pgUrl("127.0.0.2", PG_PASSWORD_ENCODED, "sslmode=verify-ca&sslrootcert=" + certs.ca));
