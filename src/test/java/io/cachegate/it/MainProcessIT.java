@@ -118,6 +118,54 @@ class MainProcessIT {
     }
   }
 
+  /** The README's run command with CACHEGATE_CAPTURE_MODE=wal: the embedded PostgreSQL runs with wal_level logical. */
+  @Test
+  void defaultModeRunsTheWalCaptureToo() throws Exception {
+    Process p = launch(List.of(), "CACHEGATE_HTTP_PORT", "0", "CACHEGATE_CAPTURE_MODE", "wal");
+    List<ProcessHandle> servers = List.of();
+    try {
+      BlockingQueue<String> q = lines(p);
+      List<String> seen = new java.util.ArrayList<>();
+      String listening = waitFor(q, Pattern.compile("^cachegate listening on http://127\\.0\\.0\\.1:\\d+$"), seen);
+      int port = Integer.parseInt(listening.replaceFirst("^.*:", ""));
+      int pgPort = port(seen, "cachegate embedded postgres at postgresql://127\\.0\\.0\\.1:(\\d+)/");
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
+      assertThat(new io.vertx.core.json.JsonObject(health.body()).getJsonObject("postgres").getString("mode")).isEqualTo("wal");
+      URI entry = URI.create("http://127.0.0.1:" + port + "/v1/entries/product:10");
+      assertThat(http.send(HttpRequest.newBuilder(entry).PUT(HttpRequest.BodyPublishers.ofString("{\"value\":10}")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres", "postgres", "");
+           java.sql.Statement st = c.createStatement()) {
+        assertThat(st.executeQuery("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).satisfies(r -> {
+          r.next();
+          assertThat(r.getInt(1)).isZero();
+        });
+        st.execute("UPDATE products SET price = price + 1 WHERE id = 10");
+      }
+      Await.until("product:10 invalidated from the slot", 10_000, () -> {
+        try {
+          return http.send(HttpRequest.newBuilder(entry).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 404;
+        } catch (IOException e) {
+          return false;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      });
+      servers = ProcessHandle.allProcesses().filter(h -> cmdline(h).contains("-p " + pgPort + " ")).toList();
+      p.destroy();
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the gateway exits").isTrue();
+      for (ProcessHandle c : servers) assertThat(c.onExit().get(15, TimeUnit.SECONDS).isAlive()).isFalse();
+    } finally {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      servers.forEach(ProcessHandle::destroyForcibly); // only if the assertions above failed
+      p.destroyForcibly();
+    }
+  }
+
   /** /proc/PID/cmdline: ProcessHandle.Info cannot see the executable of a process in another user namespace. */
   private static String cmdline(ProcessHandle h) {
     try {

@@ -88,6 +88,25 @@ class WalSlotIT {
   }
 
   @Test
+  void aSlotFallingBehindMakesHealthDegradeAndRecoverWhenItCatchesUp() throws Exception {
+    try (TestRedis redis = new TestRedis(true)) {
+      JsonObject cfg = wal(new JsonObject().put("statusIntervalMs", 200).put("wal", new JsonObject().put("maxLagBytes", 65536)))
+          .put("redis", new JsonObject().put("url", redis.url()).put("commandTimeoutMs", 500).put("reconnectMaxDelayMs", 500));
+      try (TestGateway g = TestGateway.start(cfg, Map.of())) {
+        redis.stop(); // nothing is applied, so nothing is confirmed
+        for (int i = 0; i < 10; i++) g.sql("UPDATE products SET price = price + 1"); // 1,000 row versions: well past 64 kB
+        Await.until("the postgres entry to say the slot is behind", 10_000, () -> {
+          JsonObject pg = g.call("GET", "/health", null).json().getJsonObject("postgres");
+          return !pg.getBoolean("up") && pg.getString("problem", "").contains("bytes behind (capture.wal.maxLagBytes 65536)");
+        });
+        redis.start();
+        Await.until("healthy once the slot caught up", 15_000, () -> g.call("GET", "/health", null).status() == 200);
+        assertThat(g.call("GET", "/health", null).json().getJsonObject("postgres").getJsonObject("slot").getLong("lagBytes")).isLessThanOrEqualTo(65536);
+      }
+    }
+  }
+
+  @Test
   void dropSlotRefusesASlotInUseAndDropsItOnceNoGatewayStreamsIt() throws Exception {
     String db = TestServices.newDatabase();
     String slot = TestGateway.slotFor(db);
