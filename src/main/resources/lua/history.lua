@@ -1,11 +1,13 @@
--- ARGV: ns, since_stream_id, max. Atomic, so a trim cannot slip between the checks and the read.
+-- KEYS: the notice stream (cg:notices)
+-- ARGV: since_stream_id, max. Atomic, so a trim cannot slip between the checks and the read.
 -- replies field/value pairs (ScriptReplies.History reads them): first, last (stream ids, '' when the
 -- stream is empty), entries (as XRANGE gives them)
-local s = K.notices(ARGV[1])
+local s = KEYS[1]
+local since, max = ARGV[1], tonumber(ARGV[2])
 local first = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)
 local last = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)
 local entries = {}
-if ARGV[2] ~= '' then
-  entries = redis.call('XRANGE', s, '(' .. ARGV[2], '+', 'COUNT', tonumber(ARGV[3]) + 1)
+if since ~= '' then
+  entries = redis.call('XRANGE', s, '(' .. since, '+', 'COUNT', max + 1)
 end
 return {'first', first[1] and first[1][1] or '', 'last', last[1] and last[1][1] or '', 'entries', entries}

@@ -1,7 +1,8 @@
--- ARGV: ns, key. replies {} when missing, else field/value pairs (ScriptReplies.Meta reads them):
+-- KEYS: the entry's value, its bookkeeping hash (cg:m:<key>), its dependents zset (cg:d:<key>)
+-- replies {} when missing, else field/value pairs (ScriptReplies.Meta reads them):
 -- version, pttl, tags (JSON), deps (JSON), dependents (an array of keys)
-local ns, key = ARGV[1], ARGV[2]
-if redis.call('EXISTS', K.value(ns, key)) == 0 then return {} end
-local m = redis.call('HMGET', K.meta(ns, key), 'v', 'tags', 'deps')
-return {'version', m[1] or '', 'pttl', redis.call('PTTL', K.value(ns, key)), 'tags', m[2] or '[]', 'deps', m[3] or '[]',
-        'dependents', redis.call('ZRANGEBYSCORE', K.dependents(ns, key), now_ms(), '+inf')}
+local value_key, meta_key, dependents_key = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', value_key) == 0 then return {} end
+local m = redis.call('HMGET', meta_key, 'v', 'tags', 'deps')
+return {'version', m[1] or '', 'pttl', redis.call('PTTL', value_key), 'tags', m[2] or '[]', 'deps', m[3] or '[]',
+        'dependents', redis.call('ZRANGEBYSCORE', dependents_key, now_ms(), '+inf')}

@@ -1,3 +1,3 @@
--- ARGV: ns, tag. returns the live keys filed under the tag
-local ns, tag = ARGV[1], ARGV[2]
-return redis.call('ZRANGEBYSCORE', K.tag(ns, tag), now_ms(), '+inf')
+-- KEYS: the tag's zset (cg:t:<tag>)
+-- returns the live keys filed under the tag
+return redis.call('ZRANGEBYSCORE', KEYS[1], now_ms(), '+inf')

@@ -1,5 +1,5 @@
--- ARGV: ns, instance, position_ms. Records how far an instance's notice tail has streamed.
-local ns = ARGV[1]
-redis.call('ZADD', K.tails(ns), tonumber(ARGV[3]), ARGV[2])
-redis.call('ZADD', K.tailbeat(ns), now_ms(), ARGV[2])
+-- KEYS: the tails' positions (cg:tails), their heartbeats (cg:tailbeat)
+-- ARGV: instance, position_ms. Records how far an instance's notice tail has streamed.
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[2], now_ms(), ARGV[1])
 return 1

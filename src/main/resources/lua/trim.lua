@@ -1,18 +1,19 @@
--- ARGV: ns, max_len, max_age_ms, tail_ttl_ms, hard_max_len
+-- ARGV: max_len, max_age_ms, tail_ttl_ms, hard_max_len
 -- Trims cg:notices to about max_len entries and max_age_ms, but never past the position of an
 -- instance that is still streaming (cg:tails, kept fresh in cg:tailbeat by each notice tail), unless
 -- the history would exceed hard_max_len: then it trims to that, and a tail left behind learns it from
 -- cg:trimmed (the id of the last entry ever removed) and resets its clients.
+-- KEYS: the notice stream (cg:notices), the tails' positions (cg:tails), their heartbeats
+-- (cg:tailbeat), the last trimmed id (cg:trimmed)
 -- returns the number of entries removed
-local ns = ARGV[1]
-local s = K.notices(ns)
-local max_len, max_age, tail_ttl, hard_max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local s, tails_key, tailbeat_key, trimmed_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local max_len, max_age, tail_ttl, hard_max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
 
-local dead = redis.call('ZRANGEBYSCORE', K.tailbeat(ns), '-inf', now - tail_ttl)
+local dead = redis.call('ZRANGEBYSCORE', tailbeat_key, '-inf', now - tail_ttl)
 for _, m in ipairs(dead) do
-  redis.call('ZREM', K.tailbeat(ns), m)
-  redis.call('ZREM', K.tails(ns), m)
+  redis.call('ZREM', tailbeat_key, m)
+  redis.call('ZREM', tails_key, m)
 end
 
 -- the cut as {ms, seq}: entries with a smaller id go
@@ -32,7 +33,7 @@ local function keep_last(keep)
   return parse(e[#e][1])
 end
 
-local slowest = redis.call('ZRANGE', K.tails(ns), 0, 0, 'WITHSCORES')
+local slowest = redis.call('ZRANGE', tails_key, 0, 0, 'WITHSCORES')
 local tail_ms = slowest[2] and tonumber(slowest[2]) or nil
 if len > max_len then
   -- skipped while the slowest live tail holds even the oldest entry (a stuck instance): the clamp
@@ -56,10 +57,10 @@ local removed = redis.call('XTRIM', s, 'MINID', cut)
 if removed > 0 and last_removed[1] then
   -- only ever forward (several instances trim)
   local id = last_removed[1][1]
-  local prev = redis.call('GET', K.trimmed(ns))
+  local prev = redis.call('GET', trimmed_key)
   local ms, seq = parse(id)
   local pms, pseq = 0, 0
   if prev then pms, pseq = parse(prev) end
-  if ms > pms or (ms == pms and seq > pseq) then redis.call('SET', K.trimmed(ns), id) end
+  if ms > pms or (ms == pms and seq > pseq) then redis.call('SET', trimmed_key, id) end
 end
 return removed

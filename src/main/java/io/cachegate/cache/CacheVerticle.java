@@ -295,14 +295,15 @@ public final class CacheVerticle extends VerticleBase {
     List<Future<GetResult>> reads = q.keys().stream().map(k -> get(new GetQuery(k, false))).toList();
     return Future.all(reads).compose(all -> {
       Future<?> recorded = q.keys().size() < 2 ? Future.succeededFuture() : scripts.run(redis, Script.COACCESS,
-          List.of(ns, new JsonArray(q.keys()).encode(), Long.toString(config.cache().coAccessTtlMs()),
+          q.keys().stream().map(k -> RedisKeys.COACCESS.in(ns, k)).toList(),
+          List.of(new JsonArray(q.keys()).encode(), Long.toString(config.cache().coAccessTtlMs()),
               Integer.toString(config.cache().coAccessKeep())));
       return recorded.map(v -> new MultiGetResult(reads.stream().map(Future::result).toList()));
     });
   }
 
   private Future<SuggestResult> suggest(SuggestQuery q) {
-    return scripts.run(redis, Script.SUGGEST, List.of(ns, q.key(), Integer.toString(q.limit()), "1")).map(res -> {
+    return scripts.run(redis, Script.SUGGEST, List.of(RedisKeys.COACCESS.in(ns, q.key())), List.of(Integer.toString(q.limit()), "1")).map(res -> {
       List<Suggestion> out = new ArrayList<>();
       for (Map.Entry<String, Double> e : ScriptReplies.scored(res).entrySet()) out.add(new Suggestion(e.getKey(), e.getValue()));
       return new SuggestResult(q.key(), out);
@@ -310,7 +311,7 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<MetaResult> meta(MetaQuery q) {
-    return scripts.run(redis, Script.META, List.of(ns, q.key())).compose(res -> {
+    return scripts.run(redis, Script.META, List.of(RedisKeys.value(ns, q.key()), RedisKeys.META.in(ns, q.key()), RedisKeys.DEPENDENTS.in(ns, q.key())), List.of()).compose(res -> {
       ScriptReplies.Meta m = ScriptReplies.Meta.parse(res);
       if (!m.found()) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
       return Future.succeededFuture(new MetaResult(q.key(), m.version(), ttlSeconds(m.pttl()), m.tags(), m.dependsOn(),
@@ -319,7 +320,7 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<TagResult> tag(TagQuery q) {
-    return scripts.run(redis, Script.TAG, List.of(ns, q.tag())).map(res -> {
+    return scripts.run(redis, Script.TAG, List.of(RedisKeys.TAG.in(ns, q.tag())), List.of()).map(res -> {
       List<String> keys = new ArrayList<>();
       for (Response r : res) keys.add(r.toString());
       return new TagResult(q.tag(), keys);
@@ -329,7 +330,7 @@ public final class CacheVerticle extends VerticleBase {
   private Future<HistoryResult> history(HistoryQuery q) {
     String since = q.since() == null ? "" : NoticeIds.toStreamId(q.since());
     if (since == null) return Future.failedFuture(new CacheFailure(ErrorCode.BAD_REQUEST, "since is not a notice id"));
-    return scripts.run(redis, Script.HISTORY, List.of(ns, since, Integer.toString(q.max()))).map(res -> {
+    return scripts.run(redis, Script.HISTORY, List.of(RedisKeys.NOTICES.in(ns)), List.of(since, Integer.toString(q.max()))).map(res -> {
       ScriptReplies.History h = ScriptReplies.History.parse(res);
       String first = h.first();
       String last = h.last();
@@ -403,7 +404,8 @@ public final class CacheVerticle extends VerticleBase {
    */
   private void trim() {
     if (!up) return;
-    scripts.run(redis, Script.TRIM, List.of(ns, Long.toString(config.stream().historyMaxLen()),
+    scripts.run(redis, Script.TRIM, List.of(RedisKeys.NOTICES.in(ns), RedisKeys.TAILS.in(ns), RedisKeys.TAILBEAT.in(ns),
+            RedisKeys.TRIMMED.in(ns)), List.of(Long.toString(config.stream().historyMaxLen()),
             Long.toString(config.stream().historyMaxAgeMs()), Long.toString(NoticeTailVerticle.TAIL_TTL_MS),
             Long.toString(config.stream().historyHardMaxLen())))
         .onSuccess(removed -> metrics.historyTrimmed(removed.toLong()))

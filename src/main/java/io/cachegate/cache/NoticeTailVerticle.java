@@ -170,7 +170,9 @@ public final class NoticeTailVerticle extends VerticleBase {
     if (now - lastBeat < BEAT_MS) return;
     lastBeat = now;
     String ms = lastId.substring(0, lastId.indexOf('-'));
-    scripts.run(client, RedisScripts.Script.TAIL_BEAT, java.util.List.of(config.redis().namespace(), config.instanceId(), ms))
+    String ns = config.redis().namespace();
+    scripts.run(client, RedisScripts.Script.TAIL_BEAT, java.util.List.of(RedisKeys.TAILS.in(ns), RedisKeys.TAILBEAT.in(ns)),
+            java.util.List.of(config.instanceId(), ms))
         .onFailure(err -> log.debug("tail position not recorded: {}", err.getMessage()));
   }
 

@@ -43,5 +43,10 @@ public final class RedisKeys {
   public static final List<Key> ALL = List.of(META, COACCESS, TAG, DEPENDENTS, LEASE, LIVE, EXPIRY, TAGS_INVALIDATED,
       PREFIXES_INVALIDATED, VERSION, NOTICES, TRIMMED, EPOCH, TAILS, TAILBEAT);
 
+  /** An entry's value: under the key's own name (applications read it with a plain GET). */
+  public static String value(String ns, String key) {
+    return ns + key;
+  }
+
   private RedisKeys() {}
 }

@@ -23,6 +23,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RedisScripts {
 
+  /**
+   * The scripts. Those in {@link #KEYED} receive every key they touch in KEYS; the others also touch
+   * keys they find in Redis data (the tags and dependencies an entry's bookkeeping lists, the members
+   * of a tag, an expired key's index entries), which no caller can name before the call: they build
+   * those with {@code K} in common.lua. Redis Cluster needs those split into per-slot steps.
+   */
   public enum Script {
     PUT("put.lua"), GET("get.lua"), INVALIDATE("invalidate.lua"), META("meta.lua"), TAG("tag.lua"),
     SWEEP("sweep.lua"), HISTORY("history.lua"), TRIM("trim.lua"), TAIL_BEAT("tailbeat.lua"),
@@ -33,6 +39,13 @@ public final class RedisScripts {
     Script(String file) {
       this.file = file;
     }
+
+    public String file() {
+      return file;
+    }
+
+    /** The scripts that read every key they touch from KEYS. */
+    public static final java.util.Set<Script> KEYED = java.util.EnumSet.of(COACCESS, SUGGEST, TAG, META, HISTORY, TAIL_BEAT, TRIM);
   }
 
   private final String[] bodies = new String[Script.values().length];
@@ -48,13 +61,21 @@ public final class RedisScripts {
     }
   }
 
+  /** A script that builds some of its keys itself (those found in Redis data; see {@link Script}). */
   public Future<Response> run(Redis redis, Script script, List<String> args) {
-    Request evalsha = Request.cmd(Command.EVALSHA).arg(shas[script.ordinal()]).arg(0);
+    return run(redis, script, List.of(), args);
+  }
+
+  /** {@code keys} are the script's KEYS (full names, namespace included), {@code args} its ARGV. */
+  public Future<Response> run(Redis redis, Script script, List<String> keys, List<String> args) {
+    Request evalsha = Request.cmd(Command.EVALSHA).arg(shas[script.ordinal()]).arg(keys.size());
+    keys.forEach(evalsha::arg);
     args.forEach(evalsha::arg);
     return redis.send(evalsha)
         .recover(err -> {
           if (err.getMessage() == null || !err.getMessage().startsWith("NOSCRIPT")) return Future.failedFuture(err);
-          Request eval = Request.cmd(Command.EVAL).arg(bodies[script.ordinal()]).arg(0);
+          Request eval = Request.cmd(Command.EVAL).arg(bodies[script.ordinal()]).arg(keys.size());
+          keys.forEach(eval::arg);
           args.forEach(eval::arg);
           return redis.send(eval);
         })

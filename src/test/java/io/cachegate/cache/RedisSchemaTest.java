@@ -58,4 +58,22 @@ class RedisSchemaTest {
     String common = Files.readString(LUA.resolve("common.lua"));
     assertThat(common.lines().filter(l -> l.contains("'cg:") && !l.startsWith("function K.")).toList()).isEmpty();
   }
+
+  /**
+   * The scripts that read every key from KEYS build none themselves; the others are exactly those
+   * listed as touching keys found in Redis data (the list may only shrink: Redis Cluster needs it empty).
+   */
+  @Test
+  void keyedScriptsTakeEveryKeyFromKeys() throws IOException {
+    for (RedisScripts.Script s : RedisScripts.Script.values()) {
+      String src = Files.readString(LUA.resolve(s.file()));
+      if (RedisScripts.Script.KEYED.contains(s)) {
+        assertThat(src).as(s.file()).startsWith("-- KEYS:").doesNotContain("K.").doesNotContainPattern("ARGV\\[\\d+\\] \\.\\.");
+      } else {
+        // directly, or through common.lua's sweep and renew, which follow an entry's bookkeeping
+        assertThat(src).as(s.file() + " builds keys from data").containsPattern("K\\.|sweep\\(|renew\\(");
+      }
+    }
+    assertThat(RedisScripts.Script.KEYED).hasSize(7);
+  }
 }
