@@ -1,10 +1,10 @@
+-- KEYS: the notice stream (cg:notices), the tails' positions (cg:tails), their heartbeats
+-- (cg:tailbeat), the last trimmed id (cg:trimmed)
 -- ARGV: max_len, max_age_ms, tail_ttl_ms, hard_max_len
 -- Trims cg:notices to about max_len entries and max_age_ms, but never past the position of an
 -- instance that is still streaming (cg:tails, kept fresh in cg:tailbeat by each notice tail), unless
 -- the history would exceed hard_max_len: then it trims to that, and a tail left behind learns it from
 -- cg:trimmed (the id of the last entry ever removed) and resets its clients.
--- KEYS: the notice stream (cg:notices), the tails' positions (cg:tails), their heartbeats
--- (cg:tailbeat), the last trimmed id (cg:trimmed)
 -- returns the number of entries removed
 local s, tails_key, tailbeat_key, trimmed_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local max_len, max_age, tail_ttl, hard_max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
