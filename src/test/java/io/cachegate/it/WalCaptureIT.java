@@ -189,7 +189,7 @@ class WalCaptureIT {
   }
 
   @Test
-  void aSilentReplicationConnectionIsReplacedAndNothingIsLost() throws Exception {
+  void aSilentOrCutReplicationConnectionIsReplacedAndNothingIsLost() throws Exception {
     String direct = TestServices.newDatabase();
     try (TcpProxy proxy = new TcpProxy(TestServices.get().postgresPort())) {
       String proxied = direct.replace(":" + TestServices.get().postgresPort() + "/", ":" + proxy.port + "/");
@@ -208,7 +208,15 @@ class WalCaptureIT {
         java.util.Set<Object> heard = new java.util.HashSet<>();
         while (!heard.contains("product:6")) heard.addAll(s.next("invalidate").getJsonArray("keys").getList());
         assertThat(heard).isSubsetOf("product:5", "product:6");
-        assertThat(scalarIn(g, walSender)).isNotEqualTo(Integer.toString(port));
+        String second = scalarIn(g, walSender);
+        assertThat(second).isNotEqualTo(Integer.toString(port));
+
+        // and a connection cut outright (both sides closed) is replaced at once
+        assertThat(proxy.cut(p -> p == Integer.parseInt(second))).isEqualTo(1);
+        g.sql("UPDATE products SET price = price + 1 WHERE id = 7");
+        heard.clear();
+        while (!heard.contains("product:7")) heard.addAll(s.next("invalidate").getJsonArray("keys").getList());
+        assertThat(heard).isSubsetOf("product:5", "product:6", "product:7");
       }
     }
   }

@@ -60,6 +60,20 @@ public final class TcpProxy implements AutoCloseable {
     return n;
   }
 
+  /** Closes the connections whose upstream local port matches, both sides (a cut, not a silence). */
+  public int cut(IntPredicate upstreamLocalPort) {
+    int n = 0;
+    for (Pair p : pairs) {
+      if (upstreamLocalPort.test(p.back().localAddress().port())) {
+        pairs.remove(p);
+        p.front().close();
+        p.back().close();
+        n++;
+      }
+    }
+    return n;
+  }
+
   @Override
   public void close() {
     Await.get(vertx.close());

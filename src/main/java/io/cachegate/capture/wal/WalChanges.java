@@ -48,6 +48,8 @@ public final class WalChanges {
   private final Map<String, String> watched;
   private final int maxRowsPerTable;
   private final Map<Integer, Relation> relations = new HashMap<>();
+  /** Each relation's name in capture.tables, or "" when it is not watched (looked up once per Relation message). */
+  private final Map<Integer, String> tables = new HashMap<>();
   private boolean inTransaction;
   private final List<Change> changes = new ArrayList<>();
   private final Map<String, Integer> rowsPerTable = new HashMap<>();
@@ -69,11 +71,12 @@ public final class WalChanges {
 
   /** Takes one message; a {@link Transaction} when it was the commit of one that changed watched tables. */
   public Transaction accept(Message m) {
-    if (m instanceof Begin b) {
+    if (m instanceof Begin) {
       inTransaction = true;
       clear();
     } else if (m instanceof Relation r) {
       relations.put(r.id(), r);
+      tables.put(r.id(), watched.getOrDefault(r.qualifiedName(), ""));
     } else if (m instanceof Insert i) {
       row(i.relationId(), "INSERT", null, i.row());
     } else if (m instanceof Update u) {
@@ -103,9 +106,9 @@ public final class WalChanges {
   }
 
   private String table(int relationId) {
-    Relation r = relations.get(relationId);
-    if (r == null) throw new IllegalStateException("a change of relation " + relationId + " came before its Relation message");
-    return watched.get(r.qualifiedName());
+    String t = tables.get(relationId);
+    if (t == null) throw new IllegalStateException("a change of relation " + relationId + " came before its Relation message");
+    return t.isEmpty() ? null : t;
   }
 
   private void row(int relationId, String op, Tuple old, Tuple neu) {
