@@ -52,6 +52,7 @@ final class Leadership {
   private boolean leader;
   private boolean acquiring;
   private boolean stopped;
+  private boolean steppingDown; // the lose callback and the lock connection's close are still running
 
   /**
    * @param onGain called on becoming the leader; its future (which must not fail) ends the attempt
@@ -91,7 +92,9 @@ final class Leadership {
 
   /** Tries for the lead once; completes when this instance is a follower or a leader whose gain callback completed. */
   private Future<Void> tryLead() {
-    if (leader || acquiring || stopped) return Future.succeededFuture();
+    // not while a step-down runs: its lock connection still holds the (re-entrant) lock, and the
+    // lose callback must finish before a gain callback starts
+    if (leader || acquiring || stopped || steppingDown) return Future.succeededFuture();
     acquiring = true;
     PgConnectOptions named = new PgConnectOptions(connect)
         .addProperty("application_name", SESSION_NAME + config.instanceId())
@@ -135,9 +138,10 @@ final class Leadership {
     if (!leader) return Future.succeededFuture();
     log.warn("instance {} gives up the capture lead: {}", config.instanceId(), why);
     leader = false;
+    steppingDown = true;
     stats.leader(false);
     vertx.cancelTimer(heartbeatTimer);
-    return onLose.get().transform(ar -> closeLockConn());
+    return onLose.get().transform(ar -> closeLockConn()).onComplete(ar -> steppingDown = false);
   }
 
   private Future<Void> closeLockConn() {

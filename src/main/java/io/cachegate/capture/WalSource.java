@@ -98,6 +98,9 @@ final class WalSource implements ChangeSource {
   private int pidMismatches;
   private Reader reader;
   private Promise<Void> streaming = Promise.promise();
+  private Future<Void> stopped = Future.succeededFuture();
+  private int starts;
+  private boolean retrying; // a failed batch waits for its retry timer: new transactions do not resend it early
 
   // shared with the reader thread
   private final AtomicLong applied = new AtomicLong();
@@ -119,13 +122,18 @@ final class WalSource implements ChangeSource {
   @Override
   public void start() {
     context = vertx.getOrCreateContext();
-    running = true;
     streaming = Promise.promise();
-    pidMismatches = 0;
-    queueResyncIfMarked();
-    reader = new Reader();
-    reader.thread.start();
-    checkTimer = vertx.setPeriodic(config.capture().heartbeatMs(), id -> checkSlotHolder());
+    int generation = ++starts;
+    // a stop still running (its reader ending, its batch in flight) finishes first, and clears only
+    // its own state: what this start reads must not be cleared by it
+    stopped.onComplete(ar -> {
+      if (generation != starts || running) return; // stopped or started again meanwhile
+      running = true;
+      pidMismatches = 0;
+      reader = new Reader();
+      reader.thread.start();
+      checkTimer = vertx.setPeriodic(config.capture().heartbeatMs(), id -> checkSlotHolder());
+    });
   }
 
   /** Completes once the replication stream started (or failed to, the first time): for a ready start-up. */
@@ -140,12 +148,16 @@ final class WalSource implements ChangeSource {
 
   @Override
   public Future<Void> stop() {
+    starts++; // a start waiting for an earlier stop no longer happens
+    if (!running) return stopped;
     running = false;
     vertx.cancelTimer(retryTimer);
+    retrying = false;
     vertx.cancelTimer(checkTimer);
     Reader r = reader;
+    reader = null;
     Future<Void> ended = r == null ? Future.succeededFuture() : r.stop();
-    return currentApply.otherwiseEmpty()
+    stopped = currentApply.otherwiseEmpty()
         .compose(v -> ended)
         .onComplete(ar -> {
           // what was read and not applied is read again from the slot by the next leader (or by us)
@@ -153,12 +165,17 @@ final class WalSource implements ChangeSource {
           pending.set(0);
           resyncQueued = false;
         });
+    return stopped;
   }
 
   @Override
   public void redisAvailable(boolean up) {
     redisUp = up;
-    if (up) apply();
+    if (up) {
+      vertx.cancelTimer(retryTimer); // Redis is back: retry now
+      retrying = false;
+      apply();
+    }
   }
 
   // ---- applying, on the event loop ----
@@ -170,7 +187,7 @@ final class WalSource implements ChangeSource {
   }
 
   private void apply() {
-    if (applying || !running || !redisUp || queue.isEmpty()) return;
+    if (applying || retrying || !running || !redisUp || queue.isEmpty()) return;
     List<Item> batch = new ArrayList<>();
     List<Invalidation> all = new ArrayList<>();
     int max = config.capture().batchSize();
@@ -211,19 +228,14 @@ final class WalSource implements ChangeSource {
           if (retry.attempts() == 1) {
             log.warn("WAL changes not applied ({}); retrying, the slot keeps them meanwhile", ar.cause().getMessage());
           }
-          retryTimer = vertx.setTimer(delay, id -> apply());
+          retrying = true;
+          retryTimer = vertx.setTimer(delay, id -> {
+            retrying = false;
+            apply();
+          });
         }
       }
     });
-  }
-
-  /** A resync asked for in cachegate.wal_resync (by us before a crash, or by another leader) goes first. */
-  private void queueResyncIfMarked() {
-    pool.preparedQuery("SELECT reason FROM " + WalSchema.RESYNC_TABLE + " WHERE slot = $1").execute(Tuple.of(config.capture().walSlot()))
-        .onSuccess(rows -> {
-          if (rows.size() > 0) queueResync(rows.iterator().next().getString("reason"));
-        })
-        .onFailure(err -> log.warn("could not read {} ({}); a pending resync waits for the next lead", WalSchema.RESYNC_TABLE, err.getMessage()));
   }
 
   private void queueResync(String reason) {
@@ -292,7 +304,7 @@ final class WalSource implements ChangeSource {
       Connection c = conn;
       if (c == null) return;
       try {
-        c.abort(Runnable::run);
+        c.abort(task -> new Thread(task, "cachegate-wal-abort").start()); // closing a socket may block: never on the event loop
       } catch (SQLException | RuntimeException ignored) {
         // it is being closed anyway
       }
@@ -431,6 +443,17 @@ final class WalSource implements ChangeSource {
       String slot = config.capture().walSlot();
       try (Connection c = DriverManager.getConnection(url.jdbcUrl(), properties(false))) {
         conn = c;
+        // a resync owed (written by a leader before it crashed, or by us): read on every session, so a
+        // failed read is retried with the session
+        try (PreparedStatement s = c.prepareStatement("SELECT reason FROM " + WalSchema.RESYNC_TABLE + " WHERE slot = ?")) {
+          s.setString(1, slot);
+          try (ResultSet r = s.executeQuery()) {
+            if (r.next()) {
+              String owed = r.getString(1);
+              context.runOnContext(v -> queueResync(owed));
+            }
+          }
+        }
         String status;
         try (PreparedStatement s = c.prepareStatement("SELECT coalesce(wal_status, 'reserved') FROM pg_replication_slots WHERE slot_name = ?")) {
           s.setString(1, slot);

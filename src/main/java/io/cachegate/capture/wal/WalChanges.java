@@ -152,7 +152,16 @@ public final class WalChanges {
         } catch (NumberFormatException e) {
           return text;
         }
-      case 700: case 701: case 1700: // float4, float8, numeric
+      case 1700: // numeric: an integer as an integer (of any size), as JSON decoding gives it
+        if (text.matches("-?\\d+")) {
+          try {
+            return Long.parseLong(text);
+          } catch (NumberFormatException e) {
+            return new java.math.BigInteger(text);
+          }
+        }
+        // fall through: a fraction as a double, as JSON decoding gives it
+      case 700: case 701: // float4, float8
         try {
           double d = Double.parseDouble(text);
           return Double.isFinite(d) ? d : text; // NaN and Infinity are strings in JSON

@@ -47,6 +47,9 @@ public final class WalSchema {
         WHERE p.pubname = $2 AND pr.prrelid = to_regclass(r.rel))
       ORDER BY 1""";
 
+  /** What the publication must publish: every operation, partitions as their root. */
+  static final String OPTIONS = "publish = 'insert, update, delete, truncate', publish_via_partition_root = true";
+
   private WalSchema() {}
 
   /**
@@ -110,6 +113,10 @@ public final class WalSchema {
     return pool.preparedQuery("""
             SELECT c.oid::regclass::text AS rel, n.nspname AS ns, c.relname AS name, c.relreplident::text AS identity,
                    array(SELECT attname::text FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS cols,
+                   array(SELECT attname::text FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
+                         AND attgenerated <> '') AS generated,
+                   array(SELECT t.relid::regclass::text FROM pg_partition_tree(c.oid) t
+                         JOIN pg_class p ON p.oid = t.relid WHERE t.relid <> c.oid AND p.relreplident <> 'f') AS partitions,
                    array(SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                          WHERE i.indrelid = c.oid AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END) AS ident
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)""").execute(Tuple.of(table))
@@ -118,8 +125,13 @@ public final class WalSchema {
           Row r = rows.iterator().next();
           String rel = r.getString("rel");
           Set<String> cols = Set.of(r.getArrayOfStrings("cols"));
+          Set<String> generated = Set.of(r.getArrayOfStrings("generated"));
           for (String f : rule.fields()) {
             if (!cols.contains(f)) return Future.failedFuture(new ConfigException(key, "the rule reads column " + f + ", which table " + table + " does not have"));
+            if (generated.contains(f)) {
+              return Future.failedFuture(new ConfigException(key, "the rule reads generated column " + f + " of table " + table
+                  + ", which logical replication does not send: read the columns it is computed from, or use capture.mode: outbox"));
+            }
           }
           String qualified = r.getString("ns") + "." + r.getString("name");
           String identity = r.getString("identity");
@@ -127,17 +139,25 @@ public final class WalSchema {
           Set<String> beyond = new TreeSet<>(rule.fields());
           beyond.removeAll(identityCols);
           // a published table without a replica identity makes its writers' UPDATEs and DELETEs fail
-          if ("f".equals(identity) || (beyond.isEmpty() && !identityCols.isEmpty())) return Future.succeededFuture(qualified);
+          // a partitioned table's identity is its partitions' (each logs its own rows): all of them need it
+          List<String> partitions = List.of(r.getArrayOfStrings("partitions"));
+          boolean needsFull = !(beyond.isEmpty() && !identityCols.isEmpty());
+          if (!needsFull || ("f".equals(identity) && partitions.isEmpty())) return Future.succeededFuture(qualified);
           String why = identityCols.isEmpty()
               ? "it has no primary key or replica identity index, and a published table without one refuses UPDATE and DELETE"
               : "its rule reads " + String.join(", ", beyond) + " of the old row on UPDATE and DELETE, which is outside its replica identity " + identityCols;
-          String statement = "ALTER TABLE " + rel + " REPLICA IDENTITY FULL";
+          List<String> targets = new ArrayList<>();
+          if (!"f".equals(identity)) targets.add(rel);
+          targets.addAll(partitions);
+          String statement = targets.stream().map(t -> "ALTER TABLE " + t + " REPLICA IDENTITY FULL").collect(java.util.stream.Collectors.joining("; "));
           if (!setIdentity) {
-            return Future.failedFuture(new ConfigException("capture.wal.setReplicaIdentity", "table " + table + " needs REPLICA IDENTITY FULL: "
-                + why + "; run " + statement + ", or set capture.wal.setReplicaIdentity: true"));
+            return Future.failedFuture(new ConfigException("capture.wal.setReplicaIdentity", "table " + table + " needs REPLICA IDENTITY FULL"
+                + (partitions.isEmpty() ? "" : " on its partitions") + ": " + why + "; run " + statement + ", or set capture.wal.setReplicaIdentity: true"));
           }
-          log.info("setting REPLICA IDENTITY FULL on {}: {} (each UPDATE and DELETE then logs the whole old row)", rel, why);
-          return pool.query(statement).execute().map(qualified);
+          log.info("setting REPLICA IDENTITY FULL on {}: {} (each UPDATE and DELETE then logs the whole old row)", targets, why);
+          Future<Void> chain = Future.succeededFuture();
+          for (String t : targets) chain = chain.compose(v -> pool.query("ALTER TABLE " + t + " REPLICA IDENTITY FULL").execute().mapEmpty());
+          return chain.map(qualified);
         });
   }
 
@@ -147,7 +167,10 @@ public final class WalSchema {
                    array(SELECT pr.prrelid::regclass::text FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
                          WHERE p.pubname = $1 ORDER BY 1) AS have,
                    array(SELECT to_regclass(t)::text FROM unnest($2::text[]) t ORDER BY 1) AS want,
-                   (SELECT puballtables FROM pg_publication WHERE pubname = $1) AS alltables""")
+                   (SELECT puballtables FROM pg_publication WHERE pubname = $1) AS alltables,
+                   (SELECT pubinsert AND pubupdate AND pubdelete AND pubtruncate AND pubviaroot FROM pg_publication WHERE pubname = $1) AS complete,
+                   (SELECT count(*) FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = $1
+                      AND (to_jsonb(pr) ->> 'prqual' IS NOT NULL OR to_jsonb(pr) ->> 'prattrs' IS NOT NULL)) AS filtered""")
         .execute(Tuple.of(name).addArrayOfString(tables.toArray(new String[0])))
         .compose(rows -> {
           Row r = rows.iterator().next();
@@ -155,14 +178,20 @@ public final class WalSchema {
           String list = String.join(", ", want);
           if (r.getLong("present") == 0) {
             log.info("creating publication {} for {}", name, want.isEmpty() ? "no table yet" : list);
-            return pool.query("CREATE PUBLICATION " + ident(name) + (want.isEmpty() ? "" : " FOR TABLE " + list)).execute().mapEmpty();
+            return pool.query("CREATE PUBLICATION " + ident(name) + (want.isEmpty() ? "" : " FOR TABLE " + list) + " WITH (" + OPTIONS + ")")
+                .execute().mapEmpty();
           }
-          if (Boolean.TRUE.equals(r.getBoolean("alltables"))) return Future.succeededFuture(); // publishes every table anyway
+          // every operation, partitions under their root's name (the rule's table), no row filter or column list
+          Future<Void> options = Boolean.TRUE.equals(r.getBoolean("complete")) ? Future.succeededFuture()
+              : pool.query("ALTER PUBLICATION " + ident(name) + " SET (" + OPTIONS + ")").execute()
+                  .onSuccess(v -> log.info("publication {} now publishes {}", name, OPTIONS)).mapEmpty();
+          if (Boolean.TRUE.equals(r.getBoolean("alltables"))) return options; // publishes every table anyway
           List<String> have = List.of(r.getArrayOfStrings("have"));
-          if (have.equals(want)) return Future.succeededFuture();
+          if (have.equals(want) && r.getLong("filtered") == 0) return options;
           log.info("publication {} had {}; it now publishes {}", name, have, want);
-          if (!want.isEmpty()) return pool.query("ALTER PUBLICATION " + ident(name) + " SET TABLE " + list).execute().mapEmpty();
-          return pool.query("ALTER PUBLICATION " + ident(name) + " DROP TABLE " + String.join(", ", have)).execute().mapEmpty();
+          // SET TABLE without a WHERE or a column list also drops any row filter or column list
+          if (!want.isEmpty()) return options.compose(v -> pool.query("ALTER PUBLICATION " + ident(name) + " SET TABLE " + list).execute()).mapEmpty();
+          return options.compose(v -> pool.query("ALTER PUBLICATION " + ident(name) + " DROP TABLE " + String.join(", ", have)).execute()).mapEmpty();
         });
   }
 

@@ -105,6 +105,9 @@ class WalChangesTest {
     assertThat(WalChanges.value(16, "f")).isEqualTo(false);
     assertThat(WalChanges.value(20, "9007199254740993")).isEqualTo(9007199254740993L);
     assertThat(WalChanges.value(1700, "NaN")).isEqualTo("NaN");
+    assertThat(WalChanges.value(1700, "9007199254740993")).isEqualTo(9007199254740993L); // not rounded through a double
+    assertThat(WalChanges.value(1700, "123456789012345678901234567890")).isEqualTo(new java.math.BigInteger("123456789012345678901234567890"));
+    assertThat(WalChanges.value(1700, "9.50")).isEqualTo(9.5);
     assertThat(WalChanges.value(1114, "2026-12-01 10:00:00.5")).isEqualTo("2026-12-01T10:00:00.5");
     assertThat(WalChanges.value(1184, "2026-12-01 10:00:00+00")).isEqualTo("2026-12-01T10:00:00+00:00");
     assertThat(WalChanges.value(1184, "2026-12-01 10:00:00+05:30")).isEqualTo("2026-12-01T10:00:00+05:30");
