@@ -58,6 +58,7 @@ public final class CaptureVerticle extends VerticleBase {
   private NotifyListener listener;
   private OutboxDrainer drainer;
   private WalSource wal; // wal mode only
+  private LeftoverSlot leftover; // outbox mode: a slot an earlier wal mode left
   private CaptureStatus status;
 
   public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics, CaptureStats stats) {
@@ -89,6 +90,7 @@ public final class CaptureVerticle extends VerticleBase {
         .build();
 
     drainer = new OutboxDrainer(vertx, config, metrics, pool, mapper, bus);
+    leftover = new LeftoverSlot(vertx, config, pool, mapper, bus);
     ForeignChannels foreign = new ForeignChannels(vertx, metrics, mapper, bus);
     listener = new NotifyListener(vertx, config, metrics, connect, endpoint, pool)
         // the first channel: its LISTEN is what "listening" means
@@ -131,7 +133,7 @@ public final class CaptureVerticle extends VerticleBase {
     if (wal == null) {
       status.measure();
       // changes a slot from an earlier wal mode holds (the triggers are in place by now)
-      new LeftoverSlot(vertx, config, pool, mapper, bus).drain();
+      leftover.start();
       return listening;
     }
     wal.start();
@@ -143,6 +145,7 @@ public final class CaptureVerticle extends VerticleBase {
   /** No longer leading: stop claiming (the batch in flight ends on its own) and close the LISTEN connection. */
   private Future<Void> loseLead() {
     drainer.stop();
+    leftover.stop();
     Future<Void> walStopped = wal == null ? Future.succeededFuture() : wal.stop();
     return Future.all(walStopped, listener.stop()).mapEmpty();
   }

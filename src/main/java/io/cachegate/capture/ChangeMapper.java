@@ -46,6 +46,20 @@ public final class ChangeMapper {
   }
 
   /**
+   * Changes the capture never saw (its replication slot was lost): one invalidation of what a TRUNCATE
+   * of every watched table would invalidate, with cause op {@link Cause#RESYNC} (every stream client is
+   * told to reset).
+   */
+  public Invalidation resync(String reason) {
+    Targets targets = Targets.EMPTY;
+    for (String table : tables.keySet()) {
+      Invalidation t = map(table, TRUNCATE, null, null);
+      if (t != null) targets = targets.plus(t.targets());
+    }
+    return new Invalidation(targets, true, false, new Cause("db", null, Cause.RESYNC, null, reason));
+  }
+
+  /**
    * A payload on a foreign channel: {@code {"table":..,"operation":..,<columns>}} mapped by the
    * table's rule, or {@code {"keys":[..],"tags":[..],"prefixes":[..]}} taken as is.
    * Throws {@link IllegalArgumentException} saying why a payload is unusable.

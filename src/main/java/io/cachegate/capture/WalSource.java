@@ -241,14 +241,7 @@ final class WalSource implements ChangeSource {
   private void queueResync(String reason) {
     if (resyncQueued || !running) return;
     resyncQueued = true;
-    // one notice: what a TRUNCATE of every watched table invalidates (and every client is told to reset)
-    io.cachegate.model.Targets targets = io.cachegate.model.Targets.EMPTY;
-    for (String table : config.capture().tables().keySet()) {
-      Invalidation t = mapper.map(table, ChangeMapper.TRUNCATE, null, null);
-      if (t != null) targets = targets.plus(t.targets());
-    }
-    Invalidation all = new Invalidation(targets, true, false, new Cause("db", null, Cause.RESYNC, null, reason));
-    queue.addFirst(new Item(0, 0, 0, List.of(all), true));
+    queue.addFirst(new Item(0, 0, 0, List.of(mapper.resync(reason)), true));
     apply();
   }
 

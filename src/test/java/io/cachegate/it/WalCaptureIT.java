@@ -213,6 +213,25 @@ class WalCaptureIT {
   }
 
   @Test
+  void aResyncStillOwedWhenSwitchingBackIsDoneByTheOutboxLeader() throws Exception {
+    String db = TestServices.newDatabase();
+    String ns;
+    try (TestGateway walGateway = TestGateway.start(wal(new JsonObject()), Map.of(), db)) {
+      walGateway.put("product:4", new JsonObject().put("value", 4));
+      ns = walGateway.namespace;
+    }
+    // what a wal-mode leader writes before re-creating a lost slot, had it crashed right after
+    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
+      st.execute("INSERT INTO cachegate.wal_resync (slot, reason) VALUES ('" + TestGateway.slotFor(db) + "', 'a test said so')");
+    }
+    try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db, ns)) {
+      Await.until("the resync applied, the marker cleared and the slot dropped", 15_000, () -> !outbox.exists("product:4")
+          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM cachegate.wal_resync"))
+          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
+    }
+  }
+
+  @Test
   void writesToUnwatchedTablesDoNotMakeTheSlotKeepWal() {
     gw.sql("CREATE TABLE IF NOT EXISTS unwatched (id bigserial PRIMARY KEY, pad text)");
     String before = scalar("SELECT pg_current_wal_lsn()");
