@@ -125,6 +125,24 @@ public final class CacheVerticle extends VerticleBase {
         .compose(v -> health())
         .onSuccess(h -> {
           if (!h.up()) log.warn("Redis is not reachable yet ({}); serving 503 until it is", h.details());
+        })
+        .compose(h -> h.up() && housekeeping ? refuseCluster() : Future.succeededFuture());
+  }
+
+  /**
+   * A Redis Cluster node is refused at start-up: every script here works on keys of many slots (an
+   * entry, its tags, the notice stream), which a cluster rejects ("non local key") on every write.
+   */
+  private Future<Void> refuseCluster() {
+    return redis.send(Request.cmd(Command.INFO).arg("cluster")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .transform(ar -> {
+          if (ar.succeeded() && ar.result() != null && ar.result().toString().contains("cluster_enabled:1")) {
+            return Future.failedFuture(new io.cachegate.config.ConfigException("redis.url", endpoint.describe()
+                + " is a Redis Cluster node (cluster_enabled:1); this version needs one Redis, or a primary with replicas: "
+                + "its scripts touch an entry, its tags and the notice stream together, which a cluster refuses across slots. "
+                + "Point redis.url at a non-cluster Redis (ElastiCache: cluster mode disabled; Memorystore: Standard tier)"));
+          }
+          return Future.succeededFuture(); // an INFO refused by an ACL, say: nothing to go on
         });
   }
 
