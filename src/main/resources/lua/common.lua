@@ -56,21 +56,3 @@ local function sweep(ns, now, limit)
   end
   return #expired
 end
-
--- renew an entry's TTL everywhere it is indexed (sliding reads and touch)
-local function renew(ns, key, ttl)
-  local exp = now_ms() + ttl
-  local mkey = K.meta(ns, key)
-  redis.call('PEXPIRE', K.value(ns, key), ttl)
-  redis.call('PEXPIRE', mkey, ttl)
-  local m = redis.call('HMGET', mkey, 'tags', 'deps')
-  for _, t in ipairs(decode_array(m[1])) do
-    redis.call('ZADD', K.tag(ns, t), 'XX', exp, key)
-    extend(K.tag(ns, t), ttl)
-  end
-  for _, d in ipairs(decode_array(m[2])) do
-    redis.call('ZADD', K.dependents(ns, d), 'XX', exp, key)
-    extend(K.dependents(ns, d), ttl)
-  end
-  redis.call('ZADD', K.expiry(ns), 'XX', exp, key)
-end

@@ -274,21 +274,38 @@ public final class CacheVerticle extends VerticleBase {
   private Future<GetResult> get(GetQuery q) {
     byte[] token = new byte[16];
     random.nextBytes(token);
-    List<String> args = List.of(ns, q.key(), q.lease() ? "1" : "0", Long.toString(config.cache().leaseTtlMs()),
-        HexFormat.of().formatHex(token));
-    return scripts.run(redis, Script.GET, args).map(res -> {
+    List<String> keys = List.of(RedisKeys.value(ns, q.key()), RedisKeys.META.in(ns, q.key()), RedisKeys.LEASE.in(ns, q.key()));
+    List<String> args = List.of(q.lease() ? "1" : "0", Long.toString(config.cache().leaseTtlMs()), HexFormat.of().formatHex(token));
+    return scripts.run(redis, Script.GET, keys, args).compose(res -> {
       ScriptReplies.Get r = ScriptReplies.Get.parse(res);
-      String lease = r.lease().isEmpty() ? null : r.lease();
-      if (r.hit()) {
-        metrics.hit();
-        adaptive.read(r.type());
-        return new GetResult(true, q.key(), r.value(), r.version(), ttlSeconds(r.pttl()), r.tags(), lease, 0,
-            r.type().isEmpty() ? null : r.type(), r.stale(), refreshAhead(r.computeMs(), r.pttl()));
-      }
-      metrics.miss();
-      long retry = r.leaseHeld() ? Math.max(1, r.retryAfterMs()) : 0;
-      return GetResult.miss(q.key(), lease, retry);
+      if (!r.renew()) return Future.succeededFuture(result(q, r, r.pttl()));
+      // a sliding entry is renewed before the answer; re-filed in between (-3), the new PUT's TTL stands
+      return renew(q.key(), "", r.tagsJson(), r.depsJson()).map(ttl -> result(q, r, ttl > 0 ? ttl : r.pttl()));
     });
+  }
+
+  private GetResult result(GetQuery q, ScriptReplies.Get r, long pttl) {
+    String lease = r.lease().isEmpty() ? null : r.lease();
+    if (r.hit()) {
+      metrics.hit();
+      adaptive.read(r.type());
+      return new GetResult(true, q.key(), r.value(), r.version(), ttlSeconds(pttl), r.tags(), lease, 0,
+          r.type().isEmpty() ? null : r.type(), r.stale(), refreshAhead(r.computeMs(), pttl));
+    }
+    metrics.miss();
+    long retry = r.leaseHeld() ? Math.max(1, r.retryAfterMs()) : 0;
+    return GetResult.miss(q.key(), lease, retry);
+  }
+
+  /**
+   * touch.lua on the filing read before ({@code tagsJson}, {@code depsJson} as stored): the new TTL
+   * in ms, -2 when the entry is gone, -3 when a PUT re-filed it meanwhile.
+   */
+  private Future<Long> renew(String key, String ttlMs, String tagsJson, String depsJson) {
+    List<String> keys = new ArrayList<>(List.of(RedisKeys.value(ns, key), RedisKeys.META.in(ns, key), RedisKeys.EXPIRY.in(ns)));
+    for (Object t : new JsonArray(tagsJson)) keys.add(RedisKeys.TAG.in(ns, String.valueOf(t)));
+    for (Object d : new JsonArray(depsJson)) keys.add(RedisKeys.DEPENDENTS.in(ns, String.valueOf(d)));
+    return scripts.run(redis, Script.TOUCH, keys, List.of(key, ttlMs, tagsJson, depsJson)).map(Response::toLong);
   }
 
   /**
@@ -304,9 +321,21 @@ public final class CacheVerticle extends VerticleBase {
 
   private Future<TouchResult> touch(TouchCommand cmd) {
     String ttl = cmd.ttlSeconds() == null ? "" : Long.toString(cmd.ttlSeconds() * 1000);
-    return scripts.run(redis, Script.TOUCH, List.of(ns, cmd.key(), ttl)).compose(res -> res.toLong() < 0
+    return touchFiled(cmd.key(), ttl, 5).compose(res -> res < 0
         ? Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + cmd.key()))
-        : Future.succeededFuture(new TouchResult(cmd.key(), res.toLong() / 1000)));
+        : Future.succeededFuture(new TouchResult(cmd.key(), res / 1000)));
+  }
+
+  /** Reads the entry's filing, then renews it there; again when a PUT re-filed it in between. */
+  private Future<Long> touchFiled(String key, String ttlMs, int tries) {
+    return redis.send(Request.cmd(Command.HMGET).arg(RedisKeys.META.in(ns, key)).arg("tags").arg("deps"))
+        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(m -> {
+          String tags = m.get(0) == null ? "[]" : m.get(0).toString();
+          String deps = m.get(1) == null ? "[]" : m.get(1).toString();
+          return renew(key, ttlMs, tags, deps);
+        })
+        .compose(res -> res == -3 && tries > 1 ? touchFiled(key, ttlMs, tries - 1) : Future.succeededFuture(res == -3 ? -2L : res));
   }
 
   private Future<MultiGetResult> multiGet(MultiGetQuery q) {
@@ -412,7 +441,20 @@ public final class CacheVerticle extends VerticleBase {
 
   private void sweep() {
     if (!up) return;
-    scripts.run(redis, Script.SWEEP, List.of(ns, "1000"))
+    // the candidates first (their values are the script's KEYS), then the script checks and forgets
+    redis.send(Request.cmd(Command.ZRANGEBYSCORE).arg(RedisKeys.EXPIRY.in(ns)).arg("-inf").arg(System.currentTimeMillis())
+            .arg("LIMIT").arg(0).arg(1000))
+        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(expired -> {
+          if (expired == null || expired.size() == 0) return Future.succeededFuture();
+          List<String> keys = new ArrayList<>(List.of(RedisKeys.LIVE.in(ns), RedisKeys.EXPIRY.in(ns)));
+          List<String> members = new ArrayList<>();
+          for (Response k : expired) {
+            members.add(k.toString());
+            keys.add(RedisKeys.value(ns, k.toString()));
+          }
+          return scripts.run(redis, Script.SWEEP, keys, members);
+        })
         .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
   }
 

@@ -45,7 +45,7 @@ public final class RedisScripts {
     }
 
     /** The scripts that read every key they touch from KEYS. */
-    public static final java.util.Set<Script> KEYED = java.util.EnumSet.of(COACCESS, SUGGEST, TAG, META, HISTORY, TAIL_BEAT, TRIM);
+    public static final java.util.Set<Script> KEYED = java.util.EnumSet.of(GET, TOUCH, SWEEP, COACCESS, SUGGEST, TAG, META, HISTORY, TAIL_BEAT, TRIM);
   }
 
   private final String[] bodies = new String[Script.values().length];

@@ -45,13 +45,19 @@ final class ScriptReplies {
    * get.lua. {@code lease}, {@code type}: "" when none; {@code leaseHeld}: a miss whose lease another
    * caller holds, for {@code retryAfterMs} more.
    */
+  /**
+   * get.lua. {@code renew}: a sliding entry the caller renews with touch.lua, naming the filing read
+   * here ({@code tagsJson}, {@code depsJson}, as stored) and its TTL ({@code ttlMs}).
+   */
   record Get(boolean hit, String value, String version, long pttl, List<String> tags, String type, boolean stale,
-             long computeMs, String lease, boolean leaseHeld, long retryAfterMs) {
+             long computeMs, String lease, boolean leaseHeld, long retryAfterMs, boolean renew, String tagsJson,
+             String depsJson, long ttlMs) {
     static Get parse(Response reply) {
       Map<String, Response> f = fields(reply);
       return new Get("hit".equals(text(f, "status")), text(f, "value"), text(f, "version"), number(f, "pttl"),
           jsonList(f, "tags"), text(f, "type"), "1".equals(text(f, "stale")), number(f, "cms"), text(f, "lease"),
-          f.containsKey("retry_after_ms"), number(f, "retry_after_ms"));
+          f.containsKey("retry_after_ms"), number(f, "retry_after_ms"), "1".equals(text(f, "renew")),
+          f.containsKey("tags") ? text(f, "tags") : "[]", f.containsKey("deps") ? text(f, "deps") : "[]", number(f, "ttl"));
     }
   }
 

@@ -158,14 +158,27 @@ class StrategiesIT {
     }
   }
 
+  /** The expiry (ms) a tag's or a dependency's zset holds for a key: what invalidations read. */
+  private static long filedUntil(String zset, String key) {
+    return (long) Double.parseDouble(gw.redis(Request.cmd(Command.ZSCORE).arg(gw.namespace + zset).arg(key)).toString());
+  }
+
   @Test
   void slidingEntriesAreRenewedByEachRead() {
-    gw.put("slide:1", value(1).put("ttl", 100).put("sliding", true));
+    gw.put("slide:1", value(1).put("ttl", 100).put("sliding", true).put("tags", new JsonArray().add("slidetag"))
+        .put("dependsOn", new JsonArray().add("slide:base")));
     gw.put("fixed:1", value(1).put("ttl", 100));
     almostExpire("slide:1");
     almostExpire("fixed:1");
+    // the filing too, as time passing would (same machine, same clock)
+    for (String z : List.of("cg:t:slidetag", "cg:d:slide:base")) {
+      gw.redis(Request.cmd(Command.ZADD).arg(gw.namespace + z).arg("XX").arg(System.currentTimeMillis() + 5000).arg("slide:1"));
+    }
     assertThat(gw.call("GET", "/v1/entries/slide:1", null).json().getLong("ttl")).isEqualTo(100);
     assertThat(pttl("slide:1")).isGreaterThan(90_000);
+    // the tag's and the dependency's filing are renewed too, or their invalidation would miss the entry later
+    assertThat(filedUntil("cg:t:slidetag", "slide:1")).isGreaterThan(System.currentTimeMillis() + 90_000);
+    assertThat(filedUntil("cg:d:slide:base", "slide:1")).isGreaterThan(System.currentTimeMillis() + 90_000);
     assertThat(gw.call("GET", "/v1/entries/fixed:1", null).json().getLong("ttl")).isLessThanOrEqualTo(5);
     assertThat(pttl("fixed:1")).isLessThanOrEqualTo(5000);
   }
