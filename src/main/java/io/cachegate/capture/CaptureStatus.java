@@ -45,6 +45,7 @@ final class CaptureStatus {
   private final BooleanSupplier leader;
   private final BooleanSupplier listening;
   private final BooleanSupplier streaming;
+  private final java.util.function.Supplier<String> modeProblem;
   /** The slot's last measurement (wal mode): null before the first, or when the slot is missing. */
   private JsonObject slot;
   private long timer = -1;
@@ -57,7 +58,7 @@ final class CaptureStatus {
   /** {@code leader} and {@code listening} tell whether this instance leads and whether its LISTEN is in place. */
   CaptureStatus(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, CaptureStats stats, Pool pool,
       ConnectionErrors.Endpoint endpoint,
-      BooleanSupplier leader, BooleanSupplier listening, BooleanSupplier streaming) {
+      BooleanSupplier leader, BooleanSupplier listening, BooleanSupplier streaming, java.util.function.Supplier<String> modeProblem) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
@@ -67,6 +68,7 @@ final class CaptureStatus {
     this.leader = leader;
     this.listening = listening;
     this.streaming = streaming;
+    this.modeProblem = modeProblem;
   }
 
   /** Measures every {@code capture.statusIntervalMs} from now on. */
@@ -186,6 +188,11 @@ final class CaptureStatus {
                 + config.capture().walMaxLagBytes() + "): the database server keeps that much WAL until the gateway catches up");
             // the leader also needs its replication stream; every instance reports a slot falling behind
             up = up && (!leads || streams) && !lagging && !(slot != null && "lost".equals(slot.getString("walStatus")));
+          }
+          String mismatch = modeProblem.get();
+          if (mismatch != null) {
+            d.put("problem", mismatch);
+            up = false;
           }
           // a follower is healthy when PostgreSQL answers; the leader also needs its LISTEN
           return new Health("postgres", up, d);

@@ -59,6 +59,8 @@ public final class CaptureVerticle extends VerticleBase {
   private OutboxDrainer drainer;
   private WalSource wal; // wal mode only
   private LeftoverSlot leftover; // outbox mode: a slot an earlier wal mode left
+  private ModeGuard modeGuard;
+  private long modeTimer = -1;
   private CaptureStatus status;
 
   public CaptureVerticle(GatewayConfig config, GatewayMetrics metrics, CaptureStats stats) {
@@ -101,8 +103,9 @@ public final class CaptureVerticle extends VerticleBase {
       listener.channel(channel, payload -> foreign.accept(channel, payload));
     }
     leadership = new Leadership(vertx, config, stats, connect, endpoint, this::gainLead, this::loseLead);
+    modeGuard = new ModeGuard(config, pool, leadership);
     status = new CaptureStatus(vertx, config, metrics, stats, pool, endpoint, leadership::isLeader, listener::listening,
-        () -> wal != null && wal.isStreaming());
+        () -> wal != null && wal.isStreaming(), modeGuard::problem);
 
     consumers.add(vertx.eventBus().consumer(Addresses.CAPTURE_HEALTH, msg -> status.health().onComplete(ar -> msg.reply(ar.result()))));
     consumers.add(vertx.eventBus().<RedisState>consumer(Addresses.REDIS_STATE, m -> {
@@ -116,12 +119,16 @@ public final class CaptureVerticle extends VerticleBase {
         .recover(err -> Future.failedFuture(err instanceof ConfigException ? err : ConnectionErrors.refused(endpoint, err)))
         // the first try is part of the start, so a lone instance is ready (leading and listening) when it says so
         .compose(v -> leadership.start())
-        .onSuccess(v -> status.start());
+        .onSuccess(v -> {
+          status.start();
+          modeTimer = vertx.setPeriodic(config.capture().statusIntervalMs(), id -> modeGuard.check());
+        });
   }
 
   @Override
   public Future<?> stop() {
     status.stop();
+    vertx.cancelTimer(modeTimer);
     return leadership.stop().transform(ar -> drainer.stop()).transform(ar -> wal == null ? Future.succeededFuture() : wal.stop())
         .transform(ar -> pool.close());
   }
@@ -158,11 +165,13 @@ public final class CaptureVerticle extends VerticleBase {
   private Future<Void> install() {
     if (!config.capture().wal()) {
       return OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables())
+          .compose(v -> ModeGuard.record(pool, config))
           .compose(v -> warnAboutAbandonedSlot());
     }
     return WalSchema.install(pool, config.capture())
         .compose(watched -> OutboxSchema.install(pool, config.capture().wakeupChannel(), Map.of())
             .compose(v -> WalSchema.installResyncTable(pool))
+            .compose(v -> ModeGuard.record(pool, config))
             .map(v -> {
               wal = new WalSource(vertx, config, metrics, pool, mapper, bus, watched);
               return null;

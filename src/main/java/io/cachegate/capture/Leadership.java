@@ -53,6 +53,7 @@ final class Leadership {
   private boolean acquiring;
   private boolean stopped;
   private boolean steppingDown; // the lose callback and the lock connection's close are still running
+  private boolean eligible = true; // false: this instance must not lead (see ModeGuard)
 
   /**
    * @param onGain called on becoming the leader; its future (which must not fail) ends the attempt
@@ -85,6 +86,12 @@ final class Leadership {
     return leader ? stepDown("stopping") : Future.succeededFuture();
   }
 
+  /** Whether this instance may lead; one that may not and leads steps down now, saying why. */
+  void eligible(boolean may, String why) {
+    eligible = may;
+    if (!may && leader) stepDown(why);
+  }
+
   /** Whether this instance believes it holds the lead now. */
   boolean isLeader() {
     return leader;
@@ -94,7 +101,7 @@ final class Leadership {
   private Future<Void> tryLead() {
     // not while a step-down runs: its lock connection still holds the (re-entrant) lock, and the
     // lose callback must finish before a gain callback starts
-    if (leader || acquiring || stopped || steppingDown) return Future.succeededFuture();
+    if (leader || acquiring || stopped || steppingDown || !eligible) return Future.succeededFuture();
     acquiring = true;
     PgConnectOptions named = new PgConnectOptions(connect)
         .addProperty("application_name", SESSION_NAME + config.instanceId())

@@ -150,6 +150,13 @@ public final class OutboxSchema {
               one boolean PRIMARY KEY DEFAULT true CHECK (one),
               idle boolean NOT NULL)""").execute())
         .compose(v -> conn.query("INSERT INTO cachegate.wake VALUES (true, true) ON CONFLICT DO NOTHING").execute())
+        // the capture mode the latest instance started with (ModeGuard)
+        .compose(v -> conn.query("""
+            CREATE TABLE IF NOT EXISTS cachegate.capture_mode (
+              one boolean PRIMARY KEY DEFAULT true CHECK (one),
+              mode text NOT NULL,
+              instance text NOT NULL,
+              at timestamptz NOT NULL DEFAULT clock_timestamp())""").execute())
         .compose(v -> installTriggers(conn, wakeupChannel, tables))
         .mapEmpty());
   }

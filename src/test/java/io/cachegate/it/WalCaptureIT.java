@@ -232,6 +232,27 @@ class WalCaptureIT {
   }
 
   @Test
+  void anInstanceStartedWithTheOtherModeTakesOverAndTheOlderOneStepsDown() throws Exception {
+    String db = TestServices.newDatabase();
+    JsonObject fast = new JsonObject().put("statusIntervalMs", 200).put("leaderPollMs", 200);
+    try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", fast.copy().put("mode", "outbox")), Map.of(), db)) {
+      assertThat(outbox.gateway.capture().leader()).isTrue();
+      outbox.put("product:12", new JsonObject().put("value", 12));
+      // a rolling restart with the new mode: this one removes the triggers the outbox leader relies on
+      try (TestGateway wal = TestGateway.start(wal(fast.copy()), Map.of(), db, outbox.namespace); TestSocket s = wal.socket()) {
+        Await.until("the wal-mode instance to lead and the outbox one to step down", 15_000,
+            () -> wal.gateway.capture().leader() && !outbox.gateway.capture().leader());
+        JsonObject pg = outbox.call("GET", "/health", null).json().getJsonObject("postgres");
+        assertThat(pg.getString("problem")).contains("started with capture.mode wal after this one (outbox)");
+        s.subscribe(new JsonObject().put("keys", new JsonArray().add("product:12")));
+        wal.sql("UPDATE products SET price = price + 1 WHERE id = 12");
+        assertThat(s.next("invalidate").getJsonArray("keys")).containsExactly("product:12");
+        assertThat(wal.exists("product:12")).isFalse();
+      }
+    }
+  }
+
+  @Test
   void writesToUnwatchedTablesDoNotMakeTheSlotKeepWal() {
     gw.sql("CREATE TABLE IF NOT EXISTS unwatched (id bigserial PRIMARY KEY, pad text)");
     String before = scalar("SELECT pg_current_wal_lsn()");
