@@ -4,7 +4,6 @@ import io.cachegate.testing.*;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
-import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,12 +16,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RedisClusterRefusedIT {
 
   @Test
-  void aClusterNodeIsRefusedAtStartUp() {
-    try (RedisServerProcess node = new RedisServerProcess(RedisServerProcess.freePort(),
-        List.of("cluster-enabled yes", "cluster-config-file nodes.conf"))) {
-      JsonObject cfg = new JsonObject().put("redis", new JsonObject().put("url", node.url()));
+  void aClusterIsRefusedAtStartUp() {
+    // a real cluster: 3 masters, 1 replica each (the shape the Redis Cluster work tests on)
+    try (RedisCluster cluster = new RedisCluster(3, 1)) {
+      JsonObject cfg = new JsonObject().put("redis", new JsonObject().put("url", cluster.url()));
       assertThatThrownBy(() -> TestGateway.start(cfg, Map.of()))
-          .hasStackTraceContaining("redis.url: Redis at 127.0.0.1:" + node.port + " is a Redis Cluster node (cluster_enabled:1)")
+          .hasStackTraceContaining("redis.url: Redis at 127.0.0.1:" + cluster.nodes.get(0).port + " is a Redis Cluster node (cluster_enabled:1)")
           .hasStackTraceContaining("Point redis.url at a non-cluster Redis");
     }
   }

@@ -1,0 +1,85 @@
+package io.cachegate.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Redis Cluster on loopback: {@code masters} masters with {@code replicas} replicas each, every
+ * node a Debian redis-server process ({@link RedisServerProcess}) on free ports (its cluster bus on a
+ * free port of its own, {@code cluster-port}), joined with {@code redis-cli --cluster create}. Ready
+ * when every node reports {@code cluster_state:ok}. Closing stops every node by its pid.
+ */
+public final class RedisCluster implements AutoCloseable {
+
+  public final List<RedisServerProcess> nodes = new ArrayList<>();
+
+  public RedisCluster(int masters, int replicas) {
+    try {
+      int n = masters * (1 + replicas);
+      for (int i = 0; i < n; i++) {
+        int port = RedisServerProcess.freePort();
+        nodes.add(new RedisServerProcess(port, List.of("cluster-enabled yes", "cluster-config-file nodes.conf",
+            "cluster-port " + RedisServerProcess.freePort(), "cluster-node-timeout 2000")));
+      }
+      List<String> cmd = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
+      for (RedisServerProcess node : nodes) cmd.add("127.0.0.1:" + node.port);
+      cmd.addAll(List.of("--cluster-replicas", Integer.toString(replicas), "--cluster-yes"));
+      Process create = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(create.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!create.waitFor(60, TimeUnit.SECONDS) || create.exitValue() != 0) {
+        create.destroyForcibly();
+        throw new IllegalStateException("redis-cli --cluster create failed:\n" + out);
+      }
+      Await.until("every node to report cluster_state:ok", 30_000,
+          () -> nodes.stream().allMatch(node -> info(node.port, "CLUSTER INFO").contains("cluster_state:ok")));
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      close();
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** A URL naming one node (a cluster client discovers the others). */
+  public String url() {
+    return nodes.get(0).url();
+  }
+
+  /** A bulk-string reply of an inline command (CLUSTER INFO, INFO replication), over a plain socket. */
+  public static String info(int port, String inline) {
+    try (Socket so = new Socket("127.0.0.1", port)) {
+      so.setSoTimeout(5000);
+      so.getOutputStream().write((inline + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      BufferedReader in = new BufferedReader(new InputStreamReader(so.getInputStream(), StandardCharsets.UTF_8));
+      String head = in.readLine();
+      if (head == null || !head.startsWith("$")) return String.valueOf(head);
+      char[] body = new char[Integer.parseInt(head.substring(1))];
+      int read = 0;
+      while (read < body.length) {
+        int r = in.read(body, read, body.length - read);
+        if (r < 0) break;
+        read += r;
+      }
+      return new String(body, 0, read);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() {
+    for (RedisServerProcess node : nodes) node.close();
+  }
+}
