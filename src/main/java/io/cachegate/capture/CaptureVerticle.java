@@ -165,8 +165,7 @@ public final class CaptureVerticle extends VerticleBase {
   private Future<Void> install() {
     if (!config.capture().wal()) {
       return OutboxSchema.install(pool, config.capture().wakeupChannel(), config.capture().tables())
-          .compose(v -> ModeGuard.record(pool, config))
-          .compose(v -> warnAboutAbandonedSlot());
+          .compose(v -> ModeGuard.record(pool, config));
     }
     return WalSchema.install(pool, config.capture())
         .compose(watched -> OutboxSchema.install(pool, config.capture().wakeupChannel(), Map.of())
@@ -176,19 +175,5 @@ public final class CaptureVerticle extends VerticleBase {
               wal = new WalSource(vertx, config, metrics, pool, mapper, bus, watched);
               return null;
             }));
-  }
-
-  /** A slot left by wal mode keeps WAL on the server's disk for ever: said at every start in outbox mode. */
-  private Future<Void> warnAboutAbandonedSlot() {
-    return pool.preparedQuery(WalSchema.SLOT_STATUS).execute(io.vertx.sqlclient.Tuple.of(config.capture().walSlot()))
-        .map(rows -> {
-          if (rows.size() > 0 && !Boolean.TRUE.equals(rows.iterator().next().getBoolean("active"))) {
-            log.warn("replication slot {} (from capture.mode wal) keeps {} bytes of WAL on the database server; the capture leader "
-                + "reads what it holds and drops it (by hand: cachegate --drop-slot)", config.capture().walSlot(),
-                rows.iterator().next().getLong("retained"));
-          }
-          return (Void) null;
-        })
-        .otherwiseEmpty();
   }
 }

@@ -45,6 +45,16 @@ public final class ChangeMapper {
     return t.isEmpty() ? null : new Invalidation(t, true, rule.soft(), Cause.db(table, op));
   }
 
+  /** Row changes read from the WAL, in order; those that map to nothing are left out. */
+  public List<Invalidation> map(List<io.cachegate.capture.wal.WalChanges.Change> changes) {
+    List<Invalidation> out = new ArrayList<>(changes.size());
+    for (io.cachegate.capture.wal.WalChanges.Change ch : changes) {
+      Invalidation inv = map(ch.table(), ch.op(), ch.oldRow(), ch.newRow());
+      if (inv != null) out.add(inv);
+    }
+    return out;
+  }
+
   /**
    * Changes the capture never saw (its replication slot was lost): one invalidation of what a TRUNCATE
    * of every watched table would invalidate, with cause op {@link Cause#RESYNC} (every stream client is

@@ -130,7 +130,7 @@ final class LeftoverSlot {
   private Future<Void> resync(String reason) {
     log.error("INCIDENT: {}; invalidating every watched table, and every stream client is told to reset", reason);
     return vertx.eventBus().<InvalidateResult>request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(mapper.resync(reason))), bus)
-        .compose(v -> pool.query("DELETE FROM " + WalSchema.RESYNC_TABLE + " WHERE slot = '" + slot + "'").execute()
+        .compose(v -> WalSchema.clearResync(pool, slot)
             .recover(err -> Future.succeededFuture())) // no marker table: nothing to clear
         .mapEmpty();
   }
@@ -163,11 +163,8 @@ final class LeftoverSlot {
             WalChanges.Transaction t = assembler.accept(m);
             if (m instanceof PgOutput.Commit c) end = c.endLsn();
             if (t == null) continue;
-            for (WalChanges.Change ch : t.changes()) {
-              Invalidation inv = mapper.map(ch.table(), ch.op(), ch.oldRow(), ch.newRow());
-              if (inv != null) invs.add(inv);
-              changes++;
-            }
+            invs.addAll(mapper.map(t.changes()));
+            changes += t.changes().size();
           }
           if (end == 0) return Future.succeededFuture(done); // nothing more up to the triggers' installation
           long advanceTo = end;

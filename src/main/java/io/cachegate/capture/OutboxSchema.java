@@ -16,6 +16,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import static io.cachegate.support.SqlText.ident;
+import static io.cachegate.support.SqlText.literal;
+
 /**
  * Installs the {@code cachegate} schema: the outbox table, the trigger function, and one trigger per
  * watched table. Idempotent and convergent: every object is compared with what the configuration
@@ -246,14 +249,6 @@ public final class OutboxSchema {
                   .compose(v -> conn.query("COMMENT ON TRIGGER " + trigger + " ON " + rel + " IS " + literal(note)).execute());
           return replaced.compose(v -> conn.query("ALTER TABLE " + rel + " ENABLE ALWAYS TRIGGER " + trigger).execute()).mapEmpty();
         });
-  }
-
-  private static String ident(String s) {
-    return "\"" + s.replace("\"", "\"\"") + "\"";
-  }
-
-  private static String literal(String s) {
-    return "'" + s.replace("'", "''") + "'";
   }
 
   private static String fingerprint(String s) {

@@ -1,7 +1,6 @@
 package io.cachegate.capture;
 
 import io.cachegate.bus.Addresses;
-import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.InvalidateCommand;
 import io.cachegate.bus.Messages.InvalidateResult;
 import io.cachegate.bus.Messages.Invalidation;
@@ -19,7 +18,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -201,8 +199,7 @@ final class WalSource implements ChangeSource {
     Future<?> done = all.isEmpty() ? Future.succeededFuture()
         : vertx.eventBus().<InvalidateResult>request(Addresses.CACHE_INVALIDATE, new InvalidateCommand(all), bus);
     if (resync) {
-      done = done.compose(v -> pool.preparedQuery("DELETE FROM " + WalSchema.RESYNC_TABLE + " WHERE slot = $1")
-          .execute(Tuple.of(config.capture().walSlot())));
+      done = done.compose(v -> WalSchema.clearResync(pool, config.capture().walSlot()));
     }
     currentApply = done.<Void>mapEmpty().onComplete(ar -> {
       applying = false;
@@ -403,12 +400,7 @@ final class WalSource implements ChangeSource {
 
     /** Maps a transaction here (off the event loop) and hands it over in commit order. */
     private void hand(WalChanges.Transaction t) {
-      List<Invalidation> invs = new ArrayList<>(t.changes().size());
-      for (WalChanges.Change ch : t.changes()) {
-        Invalidation inv = mapper.map(ch.table(), ch.op(), ch.oldRow(), ch.newRow());
-        if (inv != null) invs.add(inv);
-      }
-      Item item = new Item(t.endLsn(), t.commitMicros() / 1000 + PG_EPOCH_MS, t.changes().size(), invs, false);
+      Item item = new Item(t.endLsn(), t.commitMicros() / 1000 + PG_EPOCH_MS, t.changes().size(), mapper.map(t.changes()), false);
       pending.addAndGet(item.changes());
       context.runOnContext(v -> offer(item));
     }

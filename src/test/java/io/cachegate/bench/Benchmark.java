@@ -185,9 +185,7 @@ public final class Benchmark {
   }
 
   private void sql(String... statements) throws Exception {
-    try (Connection c = DriverManager.getConnection(jdbc, "postgres", ""); Statement st = c.createStatement()) {
-      for (String s : statements) st.execute(s);
-    }
+    sqlIn(jdbc, statements);
   }
 
   private long outbox() throws Exception {

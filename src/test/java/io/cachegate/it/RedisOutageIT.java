@@ -129,19 +129,11 @@ class RedisOutageIT {
   }
 
   private static String slotConfirmed(TestGateway gw) {
-    try (Connection c = gw.jdbc()) {
-      return walPosition(c, "confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(gw.postgresUrl) + "'");
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return gw.query("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(gw.postgresUrl) + "'");
   }
 
   private static long lsnDiff(TestGateway gw, String a, String b) {
-    try (Connection c = gw.jdbc()) {
-      return Long.parseLong(walPosition(c, "pg_wal_lsn_diff('" + a + "', '" + b + "')::bigint"));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return Long.parseLong(gw.query("SELECT pg_wal_lsn_diff('" + a + "', '" + b + "')::bigint"));
   }
 
   private static long outbox(TestGateway gw) {

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
 
@@ -35,8 +34,8 @@ class WalCaptureIT {
 
   @Test
   void rowChangesReachRedisAndTheSocketsWithoutATriggerOnTheTable() {
-    assertThat(scalar("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("0");
-    assertThat(scalar("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(gw.postgresUrl) + "'")).isEqualTo("1");
+    assertThat(gw.query("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("0");
+    assertThat(gw.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(gw.postgresUrl) + "'")).isEqualTo("1");
     gw.put("product:10", new JsonObject().put("value", "p10").put("tags", new JsonArray().add("category:1")));
     gw.put("listing:c2", new JsonObject().put("value", 2).put("tags", new JsonArray().add("category:2")));
     try (TestSocket s = gw.socket()) {
@@ -71,9 +70,7 @@ class WalCaptureIT {
     java.util.List<String> seen = new java.util.ArrayList<>();
     for (String mode : java.util.List.of("outbox", "wal")) {
       String db = TestServices.newDatabase();
-      try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-        st.execute("CREATE TABLE flags (id bigint PRIMARY KEY, active boolean NOT NULL, price numeric NOT NULL)");
-      }
+      TestServices.sql(db, "CREATE TABLE flags (id bigint PRIMARY KEY, active boolean NOT NULL, price numeric NOT NULL)");
       try (TestGateway g = TestGateway.start(new JsonObject().put("capture", rule.copy().put("mode", mode)), Map.of(), db);
            TestSocket s = g.socket()) {
         s.subscribe(new JsonObject().put("prefixes", new JsonArray().add("flag:")));
@@ -92,7 +89,7 @@ class WalCaptureIT {
         .hasStackTraceContaining("run ALTER TABLE products REPLICA IDENTITY FULL");
     // set by the gateway when allowed (the default), on that table only: users' rule reads only its key
     try (TestGateway g = TestGateway.start(wal(new JsonObject()), Map.of(), db)) {
-      assertThat(scalarIn(g, "SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('products', 'users')"))
+      assertThat(g.query("SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('products', 'users')"))
           .isEqualTo("products=f,users=d");
     }
   }
@@ -100,13 +97,12 @@ class WalCaptureIT {
   @Test
   void aWatchedTableWithoutPrimaryKeyGetsFullIdentitySoItsWritersKeepWorking() throws Exception {
     String db = TestServices.newDatabase();
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE nokey (code text NOT NULL, v int NOT NULL)");
-      st.execute("INSERT INTO nokey VALUES ('a', 1)");
-    }
+    TestServices.sql(db,
+        "CREATE TABLE nokey (code text NOT NULL, v int NOT NULL)",
+        "INSERT INTO nokey VALUES ('a', 1)");
     JsonObject cfg = wal(new JsonObject().put("tables", new JsonObject().put("nokey", new JsonObject().put("keys", new JsonArray().add("nokey:all")))));
     try (TestGateway g = TestGateway.start(cfg, Map.of(), db); TestSocket s = g.socket()) {
-      assertThat(scalarIn(g, "SELECT relreplident::text FROM pg_class WHERE relname = 'nokey'")).isEqualTo("f");
+      assertThat(g.query("SELECT relreplident::text FROM pg_class WHERE relname = 'nokey'")).isEqualTo("f");
       s.subscribe(new JsonObject().put("keys", new JsonArray().add("nokey:all")));
       g.sql("UPDATE nokey SET v = 2 WHERE code = 'a'"); // refused by PostgreSQL without a replica identity
       assertThat(s.next("invalidate").getJsonObject("cause").getString("op")).isEqualTo("UPDATE");
@@ -116,16 +112,15 @@ class WalCaptureIT {
   @Test
   void aPartitionedTableIsCapturedUnderItsOwnNameAndItsPartitionsGetTheIdentity() throws Exception {
     String db = TestServices.newDatabase();
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE orders (id bigint NOT NULL, region text NOT NULL, category_id int NOT NULL) PARTITION BY LIST (region)");
-      st.execute("CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu')");
-      st.execute("CREATE TABLE orders_us PARTITION OF orders FOR VALUES IN ('us')");
-      st.execute("INSERT INTO orders VALUES (1, 'eu', 3)");
-    }
+    TestServices.sql(db,
+        "CREATE TABLE orders (id bigint NOT NULL, region text NOT NULL, category_id int NOT NULL) PARTITION BY LIST (region)",
+        "CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu')",
+        "CREATE TABLE orders_us PARTITION OF orders FOR VALUES IN ('us')",
+        "INSERT INTO orders VALUES (1, 'eu', 3)");
     JsonObject cfg = wal(new JsonObject().put("tables", new JsonObject().put("orders", new JsonObject()
         .put("keys", new JsonArray().add("order:{id}")).put("tags", new JsonArray().add("ocat:{category_id}")))));
     try (TestGateway g = TestGateway.start(cfg, Map.of(), db); TestSocket s = g.socket()) {
-      assertThat(scalarIn(g, "SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname LIKE 'orders%'"))
+      assertThat(g.query("SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relname LIKE 'orders%'"))
           .isEqualTo("orders=f,orders_eu=f,orders_us=f");
       s.subscribe(new JsonObject().put("tags", new JsonArray().add("ocat:3").add("ocat:4")).put("prefixes", new JsonArray().add("order:")));
       g.sql("UPDATE orders SET category_id = 4 WHERE id = 1"); // no primary key: refused without an identity
@@ -142,9 +137,8 @@ class WalCaptureIT {
   @Test
   void aRuleReadingAGeneratedColumnIsRefused() throws Exception {
     String db = TestServices.newDatabase();
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE carts (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, total int GENERATED ALWAYS AS (a + b) STORED)");
-    }
+    TestServices.sql(db,
+        "CREATE TABLE carts (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, total int GENERATED ALWAYS AS (a + b) STORED)");
     JsonObject cfg = wal(new JsonObject().put("tables", new JsonObject().put("carts", new JsonObject().put("tags", new JsonArray().add("total:{total}")))));
     assertThatThrownBy(() -> TestGateway.start(cfg, Map.of(), db))
         .hasStackTraceContaining("capture.tables.carts: the rule reads generated column total of table carts, which logical replication does not send");
@@ -169,20 +163,19 @@ class WalCaptureIT {
     String db = TestServices.newDatabase();
     String ns;
     try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db)) {
-      assertThat(scalarIn(outbox, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
+      assertThat(outbox.query("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
       outbox.put("product:3", new JsonObject().put("value", 3));
       outbox.put("kept", new JsonObject().put("value", "untouched"));
       ns = outbox.namespace;
     }
     // committed while no gateway runs: the triggers write it to the outbox, no slot exists yet
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("UPDATE products SET price = price + 1 WHERE id = 3");
-    }
+    TestServices.sql(db,
+        "UPDATE products SET price = price + 1 WHERE id = 3");
     try (TestGateway g = TestGateway.start(wal(new JsonObject()), Map.of(), db, ns);
          TestSocket s = g.socket()) {
       assertThat(g.exists("kept")).as("the first gateway's namespace").isTrue();
-      assertThat(scalarIn(g, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("0");
-      Await.until("the outbox row drained", 10_000, () -> !g.exists("product:3") && "0".equals(scalarIn(g, "SELECT count(*) FROM cachegate.outbox")));
+      assertThat(g.query("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("0");
+      Await.until("the outbox row drained", 10_000, () -> !g.exists("product:3") && "0".equals(g.query("SELECT count(*) FROM cachegate.outbox")));
       s.subscribe(new JsonObject().put("keys", new JsonArray().add("product:4")));
       g.sql("UPDATE products SET price = price + 1 WHERE id = 4");
       assertThat(s.next("invalidate").getJsonArray("keys")).containsExactly("product:4");
@@ -200,15 +193,14 @@ class WalCaptureIT {
       ns = walGateway.namespace;
     }
     // committed while no gateway runs and no trigger exists: only the slot has it
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("UPDATE products SET price = price + 1 WHERE id = 7");
-      st.execute("DELETE FROM users WHERE id = 8");
-    }
+    TestServices.sql(db,
+        "UPDATE products SET price = price + 1 WHERE id = 7",
+        "DELETE FROM users WHERE id = 8");
     try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db, ns)) {
       assertThat(outbox.exists("kept")).as("the first gateway's namespace").isTrue();
       Await.until("the slot read, applied and dropped", 15_000, () -> !outbox.exists("product:7") && !outbox.exists("user:8:profile")
-          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
-      assertThat(scalarIn(outbox, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
+          && "0".equals(outbox.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
+      assertThat(outbox.query("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cachegate%'")).isEqualTo("4");
     }
   }
 
@@ -221,13 +213,12 @@ class WalCaptureIT {
       ns = walGateway.namespace;
     }
     // what a wal-mode leader writes before re-creating a lost slot, had it crashed right after
-    try (Connection c = java.sql.DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", ""); Statement st = c.createStatement()) {
-      st.execute("INSERT INTO cachegate.wal_resync (slot, reason) VALUES ('" + TestGateway.slotFor(db) + "', 'a test said so')");
-    }
+    TestServices.sql(db,
+        "INSERT INTO cachegate.wal_resync (slot, reason) VALUES ('" + TestGateway.slotFor(db) + "', 'a test said so')");
     try (TestGateway outbox = TestGateway.start(new JsonObject().put("capture", new JsonObject().put("mode", "outbox")), Map.of(), db, ns)) {
       Await.until("the resync applied, the marker cleared and the slot dropped", 15_000, () -> !outbox.exists("product:4")
-          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM cachegate.wal_resync"))
-          && "0".equals(scalarIn(outbox, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
+          && "0".equals(outbox.query("SELECT count(*) FROM cachegate.wal_resync"))
+          && "0".equals(outbox.query("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + TestGateway.slotFor(db) + "'")));
     }
   }
 
@@ -255,14 +246,14 @@ class WalCaptureIT {
   @Test
   void writesToUnwatchedTablesDoNotMakeTheSlotKeepWal() {
     gw.sql("CREATE TABLE IF NOT EXISTS unwatched (id bigserial PRIMARY KEY, pad text)");
-    String before = scalar("SELECT pg_current_wal_lsn()");
+    String before = gw.query("SELECT pg_current_wal_lsn()");
     for (int i = 0; i < 20; i++) gw.sql("INSERT INTO unwatched (pad) SELECT repeat('x', 200) FROM generate_series(1, 500)");
-    String after = scalar("SELECT pg_current_wal_lsn()");
+    String after = gw.query("SELECT pg_current_wal_lsn()");
     String slot = TestGateway.slotFor(gw.postgresUrl);
     // the confirmed position follows the server's although no watched change came to apply
-    Await.until("the slot confirmed past the unwatched writes", 15_000, () -> Long.parseLong(scalar(
+    Await.until("the slot confirmed past the unwatched writes", 15_000, () -> Long.parseLong(gw.query(
         "SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '" + after + "')::bigint FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) >= 0);
-    assertThat(Long.parseLong(scalar("SELECT pg_wal_lsn_diff('" + after + "', '" + before + "')::bigint"))).isGreaterThan(1_000_000);
+    assertThat(Long.parseLong(gw.query("SELECT pg_wal_lsn_diff('" + after + "', '" + before + "')::bigint"))).isGreaterThan(1_000_000);
   }
 
   @Test
@@ -277,7 +268,7 @@ class WalCaptureIT {
         g.sql("UPDATE products SET price = price + 1 WHERE id = 5");
         assertThat(s.next("invalidate").getJsonArray("keys")).containsExactly("product:5");
         String walSender = "SELECT client_port FROM pg_stat_replication WHERE application_name = 'cachegate-wal-" + g.gateway.config().instanceId() + "'";
-        int port = Integer.parseInt(scalarIn(g, walSender));
+        int port = Integer.parseInt(g.query(walSender));
         assertThat(proxy.silence(p -> p == port)).isEqualTo(1);
         g.sql("UPDATE products SET price = price + 1 WHERE id = 6"); // committed while the connection is silent
         // read again from the slot by the new connection; product:5 may come again too (at least once:
@@ -285,7 +276,7 @@ class WalCaptureIT {
         java.util.Set<Object> heard = new java.util.HashSet<>();
         while (!heard.contains("product:6")) heard.addAll(s.next("invalidate").getJsonArray("keys").getList());
         assertThat(heard).isSubsetOf("product:5", "product:6");
-        String second = scalarIn(g, walSender);
+        String second = g.query(walSender);
         assertThat(second).isNotEqualTo(Integer.toString(port));
 
         // and a connection cut outright (both sides closed) is replaced at once
@@ -315,23 +306,5 @@ class WalCaptureIT {
     assertThat(stats.getJsonObject("slot").getString("name")).isEqualTo(slot);
     String metrics = gw.call("GET", "/metrics", null).body();
     assertThat(metrics).containsPattern("(?m)^cachegate_capture_wal_retained_bytes [0-9]").containsPattern("(?m)^cachegate_capture_wal_lag_bytes [0-9]");
-  }
-
-  static String scalarIn(TestGateway g, String sql) {
-    try (Connection c = g.jdbc(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  String scalar(String sql) {
-    try (Connection c = gw.jdbc(); Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

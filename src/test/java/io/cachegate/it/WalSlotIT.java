@@ -6,9 +6,6 @@ import io.vertx.core.json.JsonObject;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,8 +55,8 @@ class WalSlotIT {
         }
         g.sql("CHECKPOINT");
         Await.until("the slot re-created after PostgreSQL invalidated it", 20_000, () -> {
-          String status = scalar(g, "SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'lost_slot'), 'none')");
-          return !"lost".equals(status) && !"none".equals(status) && "1".equals(scalar(g, "SELECT count(*) FROM cachegate.wal_resync"));
+          String status = g.query("SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'lost_slot'), 'none')");
+          return !"lost".equals(status) && !"none".equals(status) && "1".equals(g.query("SELECT count(*) FROM cachegate.wal_resync"));
         });
         redis.start();
 
@@ -73,7 +70,7 @@ class WalSlotIT {
         assertThat(resync.getJsonArray("keys")).containsExactly("product:1");
         // every entry a watched table's rule could have named is gone: both tables, as a TRUNCATE would do
         Await.until("the resync applied", 10_000, () -> !g.exists("product:1") && !g.exists("user:2:profile")
-            && "0".equals(scalar(g, "SELECT count(*) FROM cachegate.wal_resync")));
+            && "0".equals(g.query("SELECT count(*) FROM cachegate.wal_resync")));
 
         // and the new slot streams
         g.put("product:3", new JsonObject().put("value", 3));
@@ -120,14 +117,5 @@ class WalSlotIT {
     assertThat(done.dropped()).as(done.message()).isTrue();
     assertThat(done.message()).startsWith("dropped replication slot " + slot);
     assertThat(io.cachegate.capture.wal.SlotTool.drop(url, slot).message()).contains("there is no replication slot " + slot);
-  }
-
-  private static String scalar(TestGateway g, String sql) {
-    try (Connection c = g.jdbc(); Statement st = c.createStatement(); ResultSet r = st.executeQuery(sql)) {
-      r.next();
-      return r.getString(1);
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -202,6 +202,15 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /** The first column of the first row of a query on this gateway's database, as text (null when no row). */
+  public String query(String sql) {
+    try (Connection c = jdbc(); Statement s = c.createStatement(); java.sql.ResultSet r = s.executeQuery(sql)) {
+      return r.next() ? r.getString(1) : null;
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+    }
+  }
+
   public void sql(String... statements) {
     try (Connection c = jdbc(); Statement s = c.createStatement()) {
       for (String st : statements) s.execute(st);

@@ -176,6 +176,15 @@ public final class TestServices {
     return "postgresql://127.0.0.1:" + get().postgresPort() + "/" + name + "?user=postgres";
   }
 
+  /** Runs statements as the superuser on a database given by its gateway URL (tables a test starts from). */
+  public static void sql(String postgresUrl, String... statements) {
+    try (Connection c = DriverManager.getConnection(jdbcUrlOf(postgresUrl), "postgres", ""); Statement s = c.createStatement()) {
+      for (String st : statements) s.execute(st);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static String uniqueNamespace() {
     return "t" + ProcessHandle.current().pid() + "x" + COUNTER.incrementAndGet() + ":";
   }

@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import static io.cachegate.support.SqlText.ident;
+
 /**
  * What {@code capture.mode: wal} needs from PostgreSQL, checked and put in place at start-up by every
  * instance, in an order that loses no change when switching from the outbox: the server settings and
@@ -51,6 +53,11 @@ public final class WalSchema {
   static final String OPTIONS = "publish = 'insert, update, delete, truncate', publish_via_partition_root = true";
 
   private WalSchema() {}
+
+  /** The resync owed for {@code slot} was applied: its marker goes. */
+  public static Future<Void> clearResync(Pool pool, String slot) {
+    return pool.preparedQuery("DELETE FROM " + RESYNC_TABLE + " WHERE slot = $1").execute(Tuple.of(slot)).mapEmpty();
+  }
 
   /**
    * Checks and installs; the watched tables as {@code schema.table} (pgoutput's spelling) mapped to
@@ -216,9 +223,5 @@ public final class WalSchema {
               // another instance created it at the same moment
               .recover(err -> String.valueOf(err.getMessage()).contains("already exists") ? Future.succeededFuture() : Future.failedFuture(err));
         });
-  }
-
-  static String ident(String s) {
-    return "\"" + s.replace("\"", "\"\"") + "\"";
   }
 }

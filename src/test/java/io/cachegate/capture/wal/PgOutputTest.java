@@ -15,7 +15,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -159,9 +158,5 @@ class PgOutputTest {
     inner.get(framed, 25, inner.capacity());
     ByteBuffer slice = ByteBuffer.wrap(framed, 25, framed.length - 25).slice();
     assertThat(((Insert) PgOutput.decode(slice)).row().values()).containsExactly("x");
-  }
-
-  static List<ByteBuffer> list(ByteBuffer... b) {
-    return List.of(b);
   }
 }
