@@ -84,6 +84,11 @@ public final class GatewayConfig {
       throw new ConfigException("redis.tls.caFile", "is set but redis.url is empty (embedded mode has no TLS)");
     }
     v.put(POSTGRES_CHANNELS, channels(t));
+    if ("cluster".equals(v.get(REDIS_MODE))) {
+      throw new ConfigException("redis.mode", "cluster is not supported by this version yet: its scripts touch an entry, its tags "
+          + "and the notice stream together, which a cluster refuses across slots; point redis.url at one Redis, or a primary "
+          + "with replicas, and use redis.mode: standalone");
+    }
 
     // a backoff starts at most at its cap
     if (v.get(CAPTURE_RECONNECT_MIN_DELAY_MS) > v.get(CAPTURE_RECONNECT_MAX_DELAY_MS)) {

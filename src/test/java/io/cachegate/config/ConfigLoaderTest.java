@@ -94,4 +94,13 @@ class ConfigLoaderTest {
     assertThat(ConfigKeys.find("http.maxBodyBytes").envName()).isEqualTo("CACHEGATE_HTTP_MAX_BODY_BYTES");
     assertThat(ConfigKeys.find("redis.url").envName()).isEqualTo("CACHEGATE_REDIS_URL");
   }
+
+  @Test
+  void redisModeIsAKnownKeyAndClusterIsRefusedNamingIt() {
+    ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "standalone"));
+    assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "cluster")))
+        .hasMessageStartingWith("redis.mode: cluster is not supported by this version yet");
+    assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "sentinel")))
+        .hasMessageContaining("redis.mode").hasMessageContaining("must be standalone or cluster");
+  }
 }
