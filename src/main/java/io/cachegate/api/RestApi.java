@@ -351,9 +351,11 @@ public final class RestApi {
     JsonObject body = jsonBody(ctx);
     JsonObject cg = Requests.tokenClaim(body);
     long ttl = Requests.tokenTtl(body, config.auth().jwtMaxTtl());
-    long now = System.currentTimeMillis() / 1000;
-    String token = guards.jwt().sign(new JsonObject().put("iat", now).put("exp", now + ttl).put("cg", cg));
-    send(ctx, 200, new JsonObject().put("token", token).put("expiresAt", now + ttl).put("cg", cg));
+    long nowMs = System.currentTimeMillis();
+    // exp counts whole seconds: round it up so that a token lives at least the ttl it was asked for
+    long exp = (nowMs + ttl * 1000 + 999) / 1000;
+    String token = guards.jwt().sign(new JsonObject().put("iat", nowMs / 1000).put("exp", exp).put("cg", cg));
+    send(ctx, 200, new JsonObject().put("token", token).put("expiresAt", exp).put("cg", cg));
   }
 
   /** The active rules: watched tables, events and strategies, with their templates. */

@@ -133,7 +133,7 @@ class SecurityIT {
 
   @Test
   void expiredTokensAreRefusedAndExpiringOnesCloseTheSocketWith4001() {
-    String shortLived = token(new JsonObject().put("keys", new JsonArray().add("x:*")), 1);
+    String shortLived = token(new JsonObject().put("keys", new JsonArray().add("x:*")), 2);
     try (TestSocket s = gw.socketAt("/v1/stream?token=" + shortLived)) {
       s.subscribe(new JsonObject().put("keys", new JsonArray().add("x:1")));
       JsonObject closed = s.next("_closed");
