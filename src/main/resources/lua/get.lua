@@ -1,4 +1,4 @@
--- KEYS: the entry's value, its bookkeeping hash (cg:m:<key>), its fill lease (cg:l:<key>)
+-- KEYS: the entry's value, its bookkeeping hash (cg:m:), its fill lease (cg:l:)
 -- ARGV: want_lease ('1'/'0'), lease_ttl_ms, lease_token
 -- a lease handed out is the token with its issue time: token .. '.' .. ms (put.lua reads the time back)
 -- replies field/value pairs (ScriptReplies.Get reads them):

@@ -1,6 +1,6 @@
--- KEYS: the entry's value, its bookkeeping hash (cg:m:<key>), its dependents zset (cg:d:<key>)
+-- KEYS: the entry's value, its bookkeeping hash (cg:m:), its dependents zset (cg:d:)
 -- replies {} when missing, else field/value pairs (ScriptReplies.Meta reads them):
--- version, pttl, tags (JSON), deps (JSON), dependents (an array of keys)
+-- version, pttl, tags (JSON), deps (JSON), dependents (the zset's members: verify.lua checks them)
 local value_key, meta_key, dependents_key = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('EXISTS', value_key) == 0 then return {} end
 local m = redis.call('HMGET', meta_key, 'v', 'tags', 'deps')

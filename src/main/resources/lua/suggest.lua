@@ -1,4 +1,4 @@
--- KEYS: the key's co-access zset (cg:co:<key>)
+-- KEYS: the key's co-access zset (cg:co:)
 -- ARGV: limit, min_score. returns {key, score, key, score, ...}, strongest first
 local out = {}
 local r = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))

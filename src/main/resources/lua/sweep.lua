@@ -1,13 +1,10 @@
--- KEYS: the live index (cg:k), the expiry index (cg:x), then the value of each candidate, in ARGV's order
--- ARGV: the candidates (keys whose expiry in cg:x has passed, read by the caller with ZRANGEBYSCORE)
--- forgets the index entries of those that really expired; returns how many it forgot
+-- KEYS: one index shard's live set (cg:k:) and expiry set (cg:x:)
+-- ARGV: limit. Forgets the shard's keys whose score (expiry + margin) has passed: their values are
+-- gone on any node's clock. returns how many it forgot
 local live_key, expiry_key = KEYS[1], KEYS[2]
-local forgot = 0
-for i, k in ipairs(ARGV) do
-  if redis.call('EXISTS', KEYS[i + 2]) == 0 then
-    redis.call('ZREM', live_key, k)
-    redis.call('ZREM', expiry_key, k)
-    forgot = forgot + 1
-  end
+local expired = redis.call('ZRANGEBYSCORE', expiry_key, '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
+for _, k in ipairs(expired) do
+  redis.call('ZREM', live_key, k)
+  redis.call('ZREM', expiry_key, k)
 end
-return forgot
+return #expired

@@ -1,5 +1,5 @@
--- KEYS: the notice stream (cg:notices), the tails' positions (cg:tails), their heartbeats
--- (cg:tailbeat), the last trimmed id (cg:trimmed)
+-- KEYS: the notice stream (cg:{cg}:notices), the tails' positions (cg:{cg}:tails), their heartbeats
+-- (cg:{cg}:tailbeat), the last trimmed id (cg:{cg}:trimmed)
 -- ARGV: max_len, max_age_ms, tail_ttl_ms, hard_max_len
 -- Trims cg:notices to about max_len entries and max_age_ms, but never past the position of an
 -- instance that is still streaming (cg:tails, kept fresh in cg:tailbeat by each notice tail), unless

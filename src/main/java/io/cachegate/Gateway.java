@@ -5,6 +5,7 @@ import io.cachegate.api.HttpVerticle;
 import io.cachegate.bus.LocalCodec;
 import io.cachegate.cache.AdaptiveTtl;
 import io.cachegate.cache.CacheVerticle;
+import io.cachegate.cache.ClusterNodes;
 import io.cachegate.cache.NoticeTailVerticle;
 import io.cachegate.capture.CaptureStats;
 import io.cachegate.capture.CaptureVerticle;
@@ -49,6 +50,7 @@ public final class Gateway {
   private final GatewayConfig config;
   private final Deque<String> deployments = new ArrayDeque<>();
   private final Guards guards;
+  private final ClusterNodes clusterNodes;
   private int port;
 
   private Gateway(Vertx vertx, GatewayMetrics metrics, GatewayConfig config) {
@@ -58,6 +60,7 @@ public final class Gateway {
     this.captureStats = new CaptureStats().register(metrics.meterRegistry());
     this.streamStats = new StreamStats().register(metrics.meterRegistry());
     this.guards = Guards.from(config);
+    this.clusterNodes = new ClusterNodes(config.redis().url());
   }
 
   /** Starts a gateway on the service URLs in {@code config}; {@code demo} first creates the demo tables. */
@@ -71,7 +74,7 @@ public final class Gateway {
     Gateway g = new Gateway(vertx, metrics, config);
     return (demo ? g.createDemoSchema() : Future.<Void>succeededFuture())
         .compose(v -> g.deployCache())
-        .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics), 1))
+        .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics, g.clusterNodes), 1))
         .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics, g.captureStats), 1) : Future.succeededFuture())
         .compose(v -> g.deployHttp())
         .map(g)
@@ -85,7 +88,7 @@ public final class Gateway {
     int instances = config.cache().instances() > 0 ? config.cache().instances() : Math.max(1, Runtime.getRuntime().availableProcessors());
     AdaptiveTtl adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
     java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
-    return deploy(() -> new CacheVerticle(config, metrics, adaptive, made.getAndIncrement() == 0), instances);
+    return deploy(() -> new CacheVerticle(config, metrics, adaptive, made.getAndIncrement() == 0, clusterNodes), instances);
   }
 
   private Future<Void> createDemoSchema() {

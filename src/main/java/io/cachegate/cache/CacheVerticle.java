@@ -58,9 +58,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * The Redis boundary: the only verticle that reads or writes cache entries. Every operation is one
- * Lua script, so each invalidation (delete, tag and prefix expansion, cascade, lease voiding, notice
- * append) is atomic. Each instance runs on one event loop and owns its pooled Redis client, its
+ * The Redis boundary: the only verticle that reads or writes cache entries. Every operation is a Lua
+ * script on one slot, or ordered steps of such scripts ({@link Steps}: PUT, invalidation, renewal),
+ * the same on one Redis and on a cluster. Each instance runs on one event loop and owns its pooled Redis client, its
  * up/down state and its in-flight count (for a graceful stop).
  */
 public final class CacheVerticle extends VerticleBase {
@@ -74,10 +74,12 @@ public final class CacheVerticle extends VerticleBase {
   private final Backoff rebuildBackoff;
   private final AdaptiveTtl adaptive;
   private final boolean housekeeping;
+  private final ClusterNodes nodes;
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
   private final String poolName = "cachegate-redis-" + INSTANCES.incrementAndGet();
   private Redis redis;
   private RedisScripts scripts;
+  private Steps steps;
   private String ns;
   private int inFlight;
   private long sweepTimer = -1;
@@ -92,8 +94,9 @@ public final class CacheVerticle extends VerticleBase {
    * (requests are spread over them) and the adaptive counters; {@code housekeeping} marks the one that
    * runs the index sweep and the history trim.
    */
-  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics, AdaptiveTtl adaptive, boolean housekeeping) {
+  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics, AdaptiveTtl adaptive, boolean housekeeping, ClusterNodes nodes) {
     this.config = config;
+    this.nodes = nodes;
     this.metrics = metrics;
     this.adaptive = adaptive;
     this.housekeeping = housekeeping;
@@ -104,8 +107,9 @@ public final class CacheVerticle extends VerticleBase {
   public Future<?> start() {
     ns = config.redis().namespace();
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
+    steps = new Steps(scripts, ns, config.redis().cluster(), config.cache().maxCascade(), config.cache().leaseTtlMs());
     endpoint = RedisFactory.endpoint(config.redis());
-    redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName);
+    redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName, nodes);
     serve(Addresses.CACHE_INVALIDATE, this::invalidate);
     serve(Addresses.CACHE_TOUCH, this::touch);
     serve(Addresses.CACHE_MULTI_GET, this::multiGet);
@@ -122,27 +126,32 @@ public final class CacheVerticle extends VerticleBase {
       trimTimer = vertx.setPeriodic(config.stream().trimIntervalMs(), id -> trim());
     }
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(v -> housekeeping ? checkMode() : Future.succeededFuture())
         .compose(v -> health())
         .onSuccess(h -> {
           if (!h.up()) log.warn("Redis is not reachable yet ({}); serving 503 until it is", h.details());
-        })
-        .compose(h -> h.up() && housekeeping ? refuseCluster() : Future.succeededFuture());
+        });
   }
 
   /**
-   * A Redis Cluster node is refused at start-up: every script here works on keys of many slots (an
-   * entry, its tags, the notice stream), which a cluster rejects ("non local key") on every write.
+   * {@code redis.mode} must say what the server is: a cluster node with {@code standalone} would
+   * answer MOVED for most keys; a plain Redis with {@code cluster} has no slots to route by.
    */
-  private Future<Void> refuseCluster() {
+  private Future<Void> checkMode() {
     return redis.send(Request.cmd(Command.INFO).arg("cluster")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .transform(ar -> {
-          if (ar.succeeded() && ar.result() != null && ar.result().toString().contains("cluster_enabled:1")) {
-            return Future.failedFuture(new io.cachegate.config.ConfigException("redis.url", endpoint.describe()
-                + " is a Redis Cluster node (cluster_enabled:1); this version needs one Redis, or a primary with replicas: "
-                + "its scripts touch an entry, its tags and the notice stream together, which a cluster refuses across slots. "
-                + "Point redis.url at a non-cluster Redis (ElastiCache: cluster mode disabled; Memorystore: Standard tier)"));
+          if (ar.failed() || ar.result() == null) return Future.succeededFuture(); // INFO refused by an ACL, say: nothing to go on
+          boolean isCluster = ar.result().toString().contains("cluster_enabled:1");
+          if (isCluster && !config.redis().cluster()) {
+            return Future.failedFuture(new io.cachegate.config.ConfigException("redis.mode", endpoint.describe()
+                + " is a Redis Cluster node (cluster_enabled:1) but redis.mode is standalone; set redis.mode: cluster "
+                + "(env CACHEGATE_REDIS_MODE=cluster)"));
           }
-          return Future.succeededFuture(); // an INFO refused by an ACL, say: nothing to go on
+          if (!isCluster && config.redis().cluster()) {
+            return Future.failedFuture(new io.cachegate.config.ConfigException("redis.mode", "is cluster but " + endpoint.describe()
+                + " is not a Redis Cluster node (cluster_enabled:0); set redis.mode: standalone"));
+          }
+          return Future.succeededFuture();
         });
   }
 
@@ -207,26 +216,9 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<InvalidateResult> invalidate(InvalidateCommand cmd) {
-    JsonArray requests = new JsonArray();
-    for (Invalidation inv : cmd.invalidations()) {
-      Targets t = inv.targets();
-      requests.add(new JsonObject()
-          .put("keys", new JsonArray(t.keys()))
-          .put("tags", new JsonArray(t.tags()))
-          .put("prefixes", new JsonArray(t.prefixes()))
-          .put("cascade", inv.cascade())
-          .put("soft", inv.soft())
-          .put("cause", inv.cause().toJson()));
-    }
-    List<String> args = List.of(ns, Integer.toString(config.cache().maxCascade()), requests.encode(),
-        Long.toString(config.cache().leaseTtlMs()));
-    return scripts.run(redis, Script.INVALIDATE, args).map(res -> {
-      List<ScriptReplies.Invalidated> replies = ScriptReplies.Invalidated.parse(res);
-      List<Outcome> outcomes = new ArrayList<>(replies.size());
-      for (int i = 0; i < replies.size(); i++) {
-        ScriptReplies.Invalidated r = replies.get(i);
-        outcomes.add(new Outcome(r.noticeId(), r.keys(), r.truncated()));
-        metrics.invalidation(cmd.invalidations().get(i).cause().source(), r.keys().size());
+    return steps.invalidate(redis, cmd.invalidations()).map(outcomes -> {
+      for (int i = 0; i < outcomes.size(); i++) {
+        metrics.invalidation(cmd.invalidations().get(i).cause().source(), outcomes.get(i).invalidated().size());
       }
       return new InvalidateResult(outcomes);
     });
@@ -244,14 +236,17 @@ public final class CacheVerticle extends VerticleBase {
             .map(r -> r.suggestions().stream().filter(sg -> sg.score() >= config.cache().autoDependsMinScore())
                 .map(Suggestion::key).toList())
         : Future.succeededFuture(cmd.dependsOn());
-    return deps.compose(dependsOn -> {
-      List<String> args = List.of(ns, cmd.key(), cmd.valueJson(), Long.toString(ttlSeconds * 1000),
-          new JsonArray(cmd.tags()).encode(), new JsonArray(dependsOn).encode(), cmd.sliding() ? "1" : "0",
-          cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease(),
-          cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs()));
-      return scripts.run(redis, Script.PUT, args);
-    }).compose(res -> {
-      ScriptReplies.Put reply = ScriptReplies.Put.parse(res);
+    long ttlMs = ttlSeconds * 1000;
+    // first filed under its tags, dependencies and index shard, then written (Steps explains the order)
+    return deps.compose(dependsOn -> steps.file(redis, cmd.key(), cmd.tags(), dependsOn, ttlMs, leaseIssued(cmd.lease()))
+        .compose(filed -> !filed ? Future.succeededFuture(ScriptReplies.Put.voided())
+            : scripts.run(redis, Script.WRITE, List.of(RedisKeys.value(ns, cmd.key()), RedisKeys.META.in(ns, cmd.key()),
+                    RedisKeys.LEASE.in(ns, cmd.key()), RedisKeys.VERSION.in(ns, cmd.key())),
+                List.of(cmd.valueJson(), Long.toString(ttlMs), new JsonArray(cmd.tags()).encode(), new JsonArray(dependsOn).encode(),
+                    cmd.sliding() ? "1" : "0", cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease(),
+                    cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs())))
+                .map(ScriptReplies.Put::parse)))
+        .compose(reply -> {
       switch (reply.status()) {
         case "ok" -> {
           metrics.set();
@@ -280,8 +275,19 @@ public final class CacheVerticle extends VerticleBase {
       ScriptReplies.Get r = ScriptReplies.Get.parse(res);
       if (!r.renew()) return Future.succeededFuture(result(q, r, r.pttl()));
       // a sliding entry is renewed before the answer; re-filed in between (-3), the new PUT's TTL stands
-      return renew(q.key(), "", r.tagsJson(), r.depsJson()).map(ttl -> result(q, r, ttl > 0 ? ttl : r.pttl()));
+      return renew(q.key(), "", r.ttlMs(), r.tagsJson(), r.depsJson()).map(ttl -> result(q, r, ttl > 0 ? ttl : r.pttl()));
     });
+  }
+
+  /** The issue time a lease token carries (token.issue_ms), or null: no lease, or not one of ours. */
+  private static Long leaseIssued(String lease) {
+    if (lease == null) return null;
+    int dot = lease.lastIndexOf('.');
+    try {
+      return dot < 0 ? null : Long.parseLong(lease.substring(dot + 1));
+    } catch (NumberFormatException e) {
+      return null; // write.lua refuses it: no such lease
+    }
   }
 
   private GetResult result(GetQuery q, ScriptReplies.Get r, long pttl) {
@@ -298,14 +304,17 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   /**
-   * touch.lua on the filing read before ({@code tagsJson}, {@code depsJson} as stored): the new TTL
+   * Renews an entry on the filing read before ({@code tagsJson}, {@code depsJson}, as stored): its
+   * scores where it is filed, then its TTL ({@code ttlMs} "" = its own, {@code ownTtlMs}). The new TTL
    * in ms, -2 when the entry is gone, -3 when a PUT re-filed it meanwhile.
    */
-  private Future<Long> renew(String key, String ttlMs, String tagsJson, String depsJson) {
-    List<String> keys = new ArrayList<>(List.of(RedisKeys.value(ns, key), RedisKeys.META.in(ns, key), RedisKeys.EXPIRY.in(ns)));
-    for (Object t : new JsonArray(tagsJson)) keys.add(RedisKeys.TAG.in(ns, String.valueOf(t)));
-    for (Object d : new JsonArray(depsJson)) keys.add(RedisKeys.DEPENDENTS.in(ns, String.valueOf(d)));
-    return scripts.run(redis, Script.TOUCH, keys, List.of(key, ttlMs, tagsJson, depsJson)).map(Response::toLong);
+  private Future<Long> renew(String key, String ttlMs, long ownTtlMs, String tagsJson, String depsJson) {
+    long ttl = ttlMs.isEmpty() ? ownTtlMs : Long.parseLong(ttlMs);
+    if (ttl <= 0) return Future.succeededFuture(-2L);
+    return steps.renewFilings(redis, key, tagsJson, depsJson, ttl)
+        .compose(v -> scripts.run(redis, Script.TOUCH, List.of(RedisKeys.value(ns, key), RedisKeys.META.in(ns, key)),
+            List.of(ttlMs, tagsJson, depsJson)))
+        .map(Response::toLong);
   }
 
   /**
@@ -328,12 +337,13 @@ public final class CacheVerticle extends VerticleBase {
 
   /** Reads the entry's filing, then renews it there; again when a PUT re-filed it in between. */
   private Future<Long> touchFiled(String key, String ttlMs, int tries) {
-    return redis.send(Request.cmd(Command.HMGET).arg(RedisKeys.META.in(ns, key)).arg("tags").arg("deps"))
+    return redis.send(Request.cmd(Command.HMGET).arg(RedisKeys.META.in(ns, key)).arg("tags").arg("deps").arg("ttl"))
         .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .compose(m -> {
           String tags = m.get(0) == null ? "[]" : m.get(0).toString();
           String deps = m.get(1) == null ? "[]" : m.get(1).toString();
-          return renew(key, ttlMs, tags, deps);
+          long own = m.get(2) == null ? -1 : m.get(2).toLong();
+          return renew(key, ttlMs, own, tags, deps);
         })
         .compose(res -> res == -3 && tries > 1 ? touchFiled(key, ttlMs, tries - 1) : Future.succeededFuture(res == -3 ? -2L : res));
   }
@@ -341,12 +351,22 @@ public final class CacheVerticle extends VerticleBase {
   private Future<MultiGetResult> multiGet(MultiGetQuery q) {
     List<Future<GetResult>> reads = q.keys().stream().map(k -> get(new GetQuery(k, false))).toList();
     return Future.all(reads).compose(all -> {
-      Future<?> recorded = q.keys().size() < 2 ? Future.succeededFuture() : scripts.run(redis, Script.COACCESS,
-          q.keys().stream().map(k -> RedisKeys.COACCESS.in(ns, k)).toList(),
-          List.of(new JsonArray(q.keys()).encode(), Long.toString(config.cache().coAccessTtlMs()),
-              Integer.toString(config.cache().coAccessKeep())));
+      Future<?> recorded = q.keys().size() < 2 ? Future.succeededFuture() : coAccess(q.keys());
       return recorded.map(v -> new MultiGetResult(reads.stream().map(Future::result).toList()));
     });
+  }
+
+  /** Records that {@code keys} were read together, on each key's slot. */
+  private Future<?> coAccess(List<String> keys) {
+    List<String> distinct = keys.stream().distinct().toList();
+    String all = new JsonArray(distinct).encode();
+    List<Future<Response>> calls = new ArrayList<>();
+    for (List<String> g : steps.group(distinct, k -> RedisKeys.COACCESS.in(ns, k))) {
+      calls.add(scripts.run(redis, Script.COACCESS, g.stream().map(k -> RedisKeys.COACCESS.in(ns, k)).toList(),
+          List.of(Long.toString(config.cache().coAccessTtlMs()), Integer.toString(config.cache().coAccessKeep()),
+              new JsonArray(g).encode(), all)));
+    }
+    return Future.all(calls);
   }
 
   private Future<SuggestResult> suggest(SuggestQuery q) {
@@ -361,17 +381,15 @@ public final class CacheVerticle extends VerticleBase {
     return scripts.run(redis, Script.META, List.of(RedisKeys.value(ns, q.key()), RedisKeys.META.in(ns, q.key()), RedisKeys.DEPENDENTS.in(ns, q.key())), List.of()).compose(res -> {
       ScriptReplies.Meta m = ScriptReplies.Meta.parse(res);
       if (!m.found()) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
-      return Future.succeededFuture(new MetaResult(q.key(), m.version(), ttlSeconds(m.pttl()), m.tags(), m.dependsOn(),
-          m.dependents()));
+      return steps.verify(redis, m.dependents(), "deps", q.key()).map(dependents ->
+          new MetaResult(q.key(), m.version(), ttlSeconds(m.pttl()), m.tags(), m.dependsOn(), dependents));
     });
   }
 
   private Future<TagResult> tag(TagQuery q) {
-    return scripts.run(redis, Script.TAG, List.of(RedisKeys.TAG.in(ns, q.tag())), List.of()).map(res -> {
-      List<String> keys = new ArrayList<>();
-      for (Response r : res) keys.add(r.toString());
-      return new TagResult(q.tag(), keys);
-    });
+    return scripts.run(redis, Script.TAG, List.of(RedisKeys.TAG.in(ns, q.tag())), List.of())
+        .compose(res -> steps.verify(redis, ScriptReplies.strings(res), "tags", q.tag()))
+        .map(keys -> new TagResult(q.tag(), keys));
   }
 
   private Future<HistoryResult> history(HistoryQuery q) {
@@ -383,7 +401,8 @@ public final class CacheVerticle extends VerticleBase {
       String last = h.last();
       String position = last.isEmpty() ? NoticeIds.ZERO : NoticeIds.fromStreamId(last);
       if (since.isEmpty()) return new HistoryResult(true, List.of(), position);
-      boolean reachable = !first.isEmpty()
+      // since must name an entry that exists: one a failover lost (the new primary never had it) is not reachable
+      boolean reachable = !first.isEmpty() && h.found()
           && NoticeIds.compareStreamIds(since, first) >= 0
           && NoticeIds.compareStreamIds(since, last) <= 0;
       Response entries = h.entries();
@@ -397,11 +416,18 @@ public final class CacheVerticle extends VerticleBase {
   private Future<Health> health() {
     if (!up) return Future.succeededFuture(new Health("redis", false, new JsonObject().put("error", lastError)));
     return ping()
-        .map(r -> new Health("redis", true, new JsonObject()))
+        .compose(r -> config.redis().cluster() ? clusterState() : Future.succeededFuture(new JsonObject()))
+        .map(details -> new Health("redis", true, details))
         .otherwise(err -> {
+          if (err instanceof ClusterNodes.NotServing ns) return new Health("redis", false, new JsonObject().put("error", ns.getMessage()));
           down(err);
           return new Health("redis", false, new JsonObject().put("error", ConnectionErrors.explain(endpoint, err)));
         });
+  }
+
+  /** A cluster is up when a node says cluster_state:ok (every slot served); refreshes the known nodes. */
+  private Future<JsonObject> clusterState() {
+    return nodes.check(redis, config.redis().commandTimeoutMs());
   }
 
   private Future<Response> ping() {
@@ -425,7 +451,7 @@ public final class CacheVerticle extends VerticleBase {
     vertx.setTimer(rebuildBackoff.next(), t -> {
       if (stopped) return;
       Redis old = redis;
-      redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName);
+      redis = RedisFactory.create(vertx, config.redis(), config.redis().poolSize(), poolName, nodes);
       old.close();
       ping().onSuccess(r -> {
         up = true;
@@ -439,23 +465,13 @@ public final class CacheVerticle extends VerticleBase {
     });
   }
 
+  /** Forgets the index entries whose scores passed, shard by shard (bounded work per shard and run). */
   private void sweep() {
     if (!up) return;
-    // the candidates first (their values are the script's KEYS), then the script checks and forgets
-    redis.send(Request.cmd(Command.ZRANGEBYSCORE).arg(RedisKeys.EXPIRY.in(ns)).arg("-inf").arg(System.currentTimeMillis())
-            .arg("LIMIT").arg(0).arg(1000))
-        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
-        .compose(expired -> {
-          if (expired == null || expired.size() == 0) return Future.succeededFuture();
-          List<String> keys = new ArrayList<>(List.of(RedisKeys.LIVE.in(ns), RedisKeys.EXPIRY.in(ns)));
-          List<String> members = new ArrayList<>();
-          for (Response k : expired) {
-            members.add(k.toString());
-            keys.add(RedisKeys.value(ns, k.toString()));
-          }
-          return scripts.run(redis, Script.SWEEP, keys, members);
-        })
-        .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
+    for (int i = 0; i < RedisKeys.SHARDS; i++) {
+      scripts.run(redis, Script.SWEEP, List.of(RedisKeys.LIVE.shard(ns, i), RedisKeys.EXPIRY.shard(ns, i)), List.of("1000"))
+          .onFailure(err -> log.debug("index sweep skipped: {}", err.getMessage()));
+    }
   }
 
   /**

@@ -45,6 +45,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final GatewayMetrics metrics;
   private final Backoff backoff;
+  private final ClusterNodes nodes;
   private Redis client;
   private RedisConnection conn;
   private String streamKey;
@@ -56,8 +57,9 @@ public final class NoticeTailVerticle extends VerticleBase {
   private RedisScripts scripts;
   private long lastBeat;
 
-  public NoticeTailVerticle(GatewayConfig config, GatewayMetrics metrics) {
+  public NoticeTailVerticle(GatewayConfig config, GatewayMetrics metrics, ClusterNodes nodes) {
     this.config = config;
+    this.nodes = nodes;
     this.metrics = metrics;
     this.backoff = new Backoff(50, config.redis().reconnectMaxDelayMs());
   }
@@ -67,7 +69,7 @@ public final class NoticeTailVerticle extends VerticleBase {
     streamKey = RedisKeys.NOTICES.in(config.redis().namespace());
     epochKey = RedisKeys.EPOCH.in(config.redis().namespace());
     trimmedKey = RedisKeys.TRIMMED.in(config.redis().namespace());
-    client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId());
+    client = RedisFactory.create(vertx, config.redis(), 2, "cachegate-redis-tail-" + config.instanceId(), nodes);
     scripts = new RedisScripts(config.redis().commandTimeoutMs());
     return sync().recover(err -> {
       log.warn("notice stream not reachable at start ({}); retrying in the background",
@@ -94,7 +96,8 @@ public final class NoticeTailVerticle extends VerticleBase {
               Request.cmd(Command.SET).arg(epochKey).arg(UUID.randomUUID().toString()).arg("NX"),
               Request.cmd(Command.GET).arg(epochKey),
               Request.cmd(Command.XREVRANGE).arg(streamKey).arg("+").arg("-").arg("COUNT").arg(1),
-              Request.cmd(Command.GET).arg(trimmedKey)))
+              Request.cmd(Command.GET).arg(trimmedKey),
+              Request.cmd(Command.XRANGE).arg(streamKey).arg(lastId == null ? "0-0" : lastId).arg(lastId == null ? "0-0" : lastId)))
               .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
         })
         .map(rs -> {
@@ -110,12 +113,33 @@ public final class NoticeTailVerticle extends VerticleBase {
             log.warn("Redis lost the notice history (epoch changed); clients are told to reset");
             lastId = "0-0";
             vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notice history lost (Redis data reset)"));
+          } else if (lostOnFailover(rs.get(4), rs.get(3))) {
+            // a replica promoted without the last entries this instance streamed: Redis acknowledged
+            // writes it then lost, invalidations among them; what clients hold may be stale
+            String now = newest(rs.get(2), rs.get(3));
+            log.warn("the notice stream no longer holds {}, the last notice this instance streamed (a failover lost it; "
+                + "now at {}); clients are told to reset", lastId, now);
+            lastId = now;
+            vertx.eventBus().publish(Addresses.NOTICE_RESET, new HistoryReset("notice history lost (Redis failover)"));
           }
           epoch = current;
           backoff.reset();
           read();
           return null;
         });
+  }
+
+  /** This tail's last entry is gone from the stream, and not because the trim removed it. */
+  private boolean lostOnFailover(Response own, Response trimmed) {
+    if (lastId == null || "0-0".equals(lastId) || (own != null && own.size() > 0)) return false;
+    return trimmed == null || NoticeIds.compareStreamIds(trimmed.toString(), lastId) < 0;
+  }
+
+  /** The stream's newest entry id, or the last trimmed one when that is later (or the stream is empty). */
+  private static String newest(Response newest, Response trimmed) {
+    String id = newest == null || newest.size() == 0 ? "0-0" : newest.get(0).get(0).toString();
+    if (trimmed != null && NoticeIds.compareStreamIds(trimmed.toString(), id) > 0) id = trimmed.toString();
+    return id;
   }
 
   /**

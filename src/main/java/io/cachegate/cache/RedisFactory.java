@@ -7,7 +7,9 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.ProtocolVersion;
+import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisReplicas;
 
 /**
  * Builds every Redis client of the gateway, with its pool, connect timeout and waiting-queue bounds,
@@ -21,7 +23,7 @@ public final class RedisFactory {
   private RedisFactory() {}
 
   /** {@code name} names the pool in the metrics ({@code pool_name}); each client needs its own. */
-  public static Redis create(Vertx vertx, GatewayConfig.Redis cfg, int poolSize, String name) {
+  public static Redis create(Vertx vertx, GatewayConfig.Redis cfg, int poolSize, String name, ClusterNodes nodes) {
     NetClientOptions net = new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, cfg.commandTimeoutMs()))
         .setTcpKeepAlive(true)
@@ -31,8 +33,16 @@ public final class RedisFactory {
       if (!cfg.tlsCaFile().isEmpty()) net.setTrustOptions(new PemTrustOptions().addCertPath(cfg.tlsCaFile()));
       // else: no trust options, so the JVM's default trust store decides
     }
-    RedisOptions options = new RedisOptions()
-        .setConnectionString(plusEncoded(cfg.url()))
+    RedisOptions options = new RedisOptions();
+    if (cfg.cluster()) {
+      // every node seen so far, so the topology is found again when the node redis.url names is down;
+      // commands go to masters only (a replica may lag behind an invalidation)
+      options.setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER).setHashSlotCacheTTL(1000);
+      for (String endpoint : nodes.endpoints()) options.addConnectionString(plusEncoded(endpoint));
+    } else {
+      options.setConnectionString(plusEncoded(cfg.url()));
+    }
+    options
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
         .setMaxPoolSize(poolSize)

@@ -24,15 +24,14 @@ import java.util.concurrent.TimeUnit;
 public final class RedisScripts {
 
   /**
-   * The scripts. Those in {@link #KEYED} receive every key they touch in KEYS; the others also touch
-   * keys they find in Redis data (the tags and dependencies an entry's bookkeeping lists, the members
-   * of a tag, an expired key's index entries), which no caller can name before the call: they build
-   * those with {@code K} in common.lua. Redis Cluster needs those split into per-slot steps.
+   * The scripts. Each receives every key it touches in KEYS, all of one cluster slot (what an entry's
+   * bookkeeping names in other slots, a caller reads first and passes to a script of that slot).
    */
   public enum Script {
-    PUT("put.lua"), GET("get.lua"), INVALIDATE("invalidate.lua"), META("meta.lua"), TAG("tag.lua"),
-    SWEEP("sweep.lua"), HISTORY("history.lua"), TRIM("trim.lua"), TAIL_BEAT("tailbeat.lua"),
-    TOUCH("touch.lua"), COACCESS("coaccess.lua"), SUGGEST("suggest.lua");
+    GET("get.lua"), FILE("file.lua"), WRITE("write.lua"), EXPAND("expand.lua"), PREFIXES("prefixes.lua"),
+    DROP("drop.lua"), NOTICE("notice.lua"), VERIFY("verify.lua"), RENEW("renew.lua"), TOUCH("touch.lua"),
+    META("meta.lua"), TAG("tag.lua"), SWEEP("sweep.lua"), HISTORY("history.lua"), TRIM("trim.lua"),
+    TAIL_BEAT("tailbeat.lua"), COACCESS("coaccess.lua"), SUGGEST("suggest.lua");
 
     final String file;
 
@@ -43,9 +42,6 @@ public final class RedisScripts {
     public String file() {
       return file;
     }
-
-    /** The scripts that read every key they touch from KEYS. */
-    public static final java.util.Set<Script> KEYED = java.util.EnumSet.of(GET, TOUCH, SWEEP, COACCESS, SUGGEST, TAG, META, HISTORY, TAIL_BEAT, TRIM);
   }
 
   private final String[] bodies = new String[Script.values().length];
@@ -59,11 +55,6 @@ public final class RedisScripts {
       bodies[s.ordinal()] = common + "\n" + resource(s.file);
       shas[s.ordinal()] = sha1(bodies[s.ordinal()]);
     }
-  }
-
-  /** A script that builds some of its keys itself (those found in Redis data; see {@link Script}). */
-  public Future<Response> run(Redis redis, Script script, List<String> args) {
-    return run(redis, script, List.of(), args);
   }
 
   /** {@code keys} are the script's KEYS (full names, namespace included), {@code args} its ARGV. */

@@ -46,7 +46,7 @@ final class ScriptReplies {
    * caller holds, for {@code retryAfterMs} more.
    */
   /**
-   * get.lua. {@code renew}: a sliding entry the caller renews with touch.lua, naming the filing read
+   * get.lua. {@code renew}: a sliding entry the caller renews (renew.lua, then touch.lua), naming the filing read
    * here ({@code tagsJson}, {@code depsJson}, as stored) and its TTL ({@code ttlMs}).
    */
   record Get(boolean hit, String value, String version, long pttl, List<String> tags, String type, boolean stale,
@@ -61,11 +61,16 @@ final class ScriptReplies {
     }
   }
 
-  /** put.lua: {@code status} is ok, version_mismatch or lease_voided. */
+  /** write.lua: {@code status} is ok, version_mismatch or lease_voided. */
   record Put(String status, String version, long ttlMs, String current) {
     static Put parse(Response reply) {
       Map<String, Response> f = fields(reply);
       return new Put(text(f, "status"), text(f, "version"), number(f, "ttl_ms"), text(f, "current"));
+    }
+
+    /** file.lua refused the lease (a tag or prefix was invalidated since it was issued): nothing written. */
+    static Put voided() {
+      return new Put("lease_voided", "", 0, "");
     }
   }
 
@@ -81,16 +86,31 @@ final class ScriptReplies {
     }
   }
 
-  /** invalidate.lua, one per request: the notice's id, the keys it removed, whether the cascade was cut. */
-  record Invalidated(String noticeId, List<String> keys, boolean truncated) {
-    static List<Invalidated> parse(Response reply) {
-      List<Invalidated> out = new ArrayList<>(reply.size());
+  /** drop.lua, one per entry: whether it had a value, the tags its bookkeeping listed, its dependents. */
+  record Dropped(boolean existed, String tagsJson, List<String> dependents) {
+    static List<Dropped> parse(Response reply) {
+      List<Dropped> out = new ArrayList<>(reply.size());
       for (Response r : reply) {
-        Map<String, Response> f = fields(r);
-        out.add(new Invalidated(NoticeIds.fromStreamId(text(f, "notice")), jsonList(f, "keys"), number(f, "truncated") == 1));
+        List<String> dependents = new ArrayList<>();
+        for (Response d : r.get(2)) dependents.add(d.toString());
+        out.add(new Dropped(r.get(0).toInteger() == 1, r.get(1).toString(), dependents));
       }
       return out;
     }
+  }
+
+  /** An array of strings (tag.lua, prefixes.lua, one element of expand.lua's reply). */
+  static List<String> strings(Response reply) {
+    List<String> out = new ArrayList<>(reply.size());
+    for (Response r : reply) out.add(r.toString());
+    return out;
+  }
+
+  /** verify.lua: the 1-based positions it confirmed. */
+  static List<Integer> positions(Response reply) {
+    List<Integer> out = new ArrayList<>(reply.size());
+    for (Response r : reply) out.add(r.toInteger());
+    return out;
   }
 
   /** suggest.lua: members with their scores (as ZREVRANGEBYSCORE WITHSCORES gives them), in order. */
@@ -100,11 +120,14 @@ final class ScriptReplies {
     return out;
   }
 
-  /** history.lua: the stream's first and last ids ("" when empty) and the entries after {@code since}. */
-  record History(String first, String last, Response entries) {
+  /**
+   * history.lua: the stream's first and last ids ("" when empty), whether the entry {@code since}
+   * names exists, and the entries after it.
+   */
+  record History(String first, String last, boolean found, Response entries) {
     static History parse(Response reply) {
       Map<String, Response> f = fields(reply);
-      return new History(text(f, "first"), text(f, "last"), f.get("entries"));
+      return new History(text(f, "first"), text(f, "last"), "1".equals(text(f, "found")), f.get("entries"));
     }
   }
 }

@@ -79,7 +79,7 @@ public final class ConfigKeys {
       "redis://[[user]:password@]host:port[/db] or rediss:// (TLS); empty (with postgres.url empty) = embedded mode");
   public static final Key<String> REDIS_MODE = stringKey("redis.mode", "standalone",
       Format.of("standalone|cluster", "must be standalone or cluster"),
-      "standalone (one Redis, or a primary with replicas); cluster is not supported by this version yet");
+      "standalone (one Redis, or a primary with replicas) or cluster (a Redis Cluster; redis.url names any one node)");
   public static final Key<String> REDIS_NAMESPACE = stringKey("redis.namespace", "",
       "prepended to every key the gateway writes, bookkeeping included");
   public static final Key<Long> REDIS_COMMAND_TIMEOUT_MS = longKey("redis.commandTimeoutMs", 2000, 10, 600_000,

@@ -85,9 +85,12 @@ public final class GatewayConfig {
     }
     v.put(POSTGRES_CHANNELS, channels(t));
     if ("cluster".equals(v.get(REDIS_MODE))) {
-      throw new ConfigException("redis.mode", "cluster is not supported by this version yet: its scripts touch an entry, its tags "
-          + "and the notice stream together, which a cluster refuses across slots; point redis.url at one Redis, or a primary "
-          + "with replicas, and use redis.mode: standalone");
+      if (v.get(REDIS_URL).isEmpty()) throw new ConfigException("redis.mode", "is cluster but redis.url is empty (embedded mode runs one Redis)");
+      String ns = v.get(REDIS_NAMESPACE);
+      if (ns.indexOf('{') >= 0 || ns.indexOf('}') >= 0) {
+        throw new ConfigException("redis.namespace", "may not hold '{' or '}' in cluster mode: a brace in the namespace would "
+            + "become the hash tag of every key and override the slot placement of the bookkeeping");
+      }
     }
 
     // a backoff starts at most at its cap
@@ -235,6 +238,8 @@ public final class GatewayConfig {
     public long reconnectMaxDelayMs() { return get(REDIS_RECONNECT_MAX_DELAY_MS); }
     public String tlsCaFile() { return get(REDIS_TLS_CA_FILE); }
     public boolean embedded() { return url().isEmpty(); }
+    /** {@code redis.mode: cluster}: a Redis Cluster, commands routed by slot. */
+    public boolean cluster() { return "cluster".equals(get(REDIS_MODE)); }
 
     /** The URL's parts (scheme, host, user); it was checked at config load. */
     public RedisUrl parsed() { return RedisUrl.parse(url()); }

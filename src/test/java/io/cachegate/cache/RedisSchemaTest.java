@@ -15,25 +15,13 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * One Redis schema: the keys RedisKeys names, the keys lua/common.lua's K builds, and the keys the
- * "State in Redis" table of docs/architecture.md lists are the same; no other script or class spells
- * a bookkeeping key itself.
+ * One Redis schema: the keys RedisKeys names and the keys the "State in Redis" table of
+ * docs/architecture.md lists are the same; no script spells a bookkeeping key (each receives its keys
+ * in KEYS); and the placement rules put what one script touches in one cluster slot.
  */
 class RedisSchemaTest {
 
   private static final Path LUA = Path.of("src/main/resources/lua");
-
-  private static Set<String> java() {
-    return RedisKeys.ALL.stream().map(RedisKeys.Key::name).collect(Collectors.toCollection(TreeSet::new));
-  }
-
-  @Test
-  void theLuaBuildersAreTheJavaSchema() throws IOException {
-    Set<String> lua = new TreeSet<>();
-    Matcher m = Pattern.compile("(?m)^function K\\.\\w+\\(ns(?:, \\w+)?\\) return ns \\.\\. '(cg:[a-z]+:?)'").matcher(Files.readString(LUA.resolve("common.lua")));
-    while (m.find()) lua.add(m.group(1));
-    assertThat(lua).isEqualTo(java());
-  }
 
   @Test
   void theArchitectureTableListsEveryKeyOfTheSchema() throws IOException {
@@ -42,39 +30,48 @@ class RedisSchemaTest {
     String table = doc.substring(from, doc.indexOf("\n## ", from + 1));
     Set<String> listed = new TreeSet<>();
     for (String row : table.lines().filter(l -> l.startsWith("| `")).toList()) {
-      Matcher m = Pattern.compile("`(cg:[a-z]+:?)(?:<[a-z]+>)?`").matcher(row.split("\\|")[1]);
+      Matcher m = Pattern.compile("`(cg:[^`]+)`").matcher(row.split("\\|")[1]);
       while (m.find()) listed.add(m.group(1));
     }
-    assertThat(listed).isEqualTo(java());
+    assertThat(listed).isEqualTo(RedisKeys.ALL.stream().map(RedisKeys.Key::pattern).collect(Collectors.toCollection(TreeSet::new)));
   }
 
   @Test
-  void noScriptSpellsABookkeepingKeyOutsideK() throws IOException {
+  void noScriptSpellsABookkeepingKey() throws IOException {
     try (Stream<Path> files = Files.list(LUA)) {
-      for (Path f : files.filter(p -> !p.getFileName().toString().equals("common.lua")).toList()) {
-        assertThat(Files.readString(f)).as(f.toString()).doesNotContain("'cg:").doesNotContain("\"cg:");
+      for (Path f : files.toList()) {
+        String src = Files.readString(f);
+        String code = src.lines().filter(l -> !l.trim().startsWith("--")).collect(Collectors.joining("\n"));
+        assertThat(code).as(f.toString()).doesNotContain("'cg:").doesNotContain("\"cg:").doesNotContainPattern("ARGV\\[\\d+\\] \\.\\.");
+        if (!f.getFileName().toString().equals("common.lua")) assertThat(src).as(f.toString()).startsWith("-- KEYS:");
       }
     }
-    String common = Files.readString(LUA.resolve("common.lua"));
-    assertThat(common.lines().filter(l -> l.contains("'cg:") && !l.startsWith("function K.")).toList()).isEmpty();
   }
 
-  /**
-   * The scripts that read every key from KEYS build none themselves; the others are exactly those
-   * listed as touching keys found in Redis data (the list may only shrink: Redis Cluster needs it empty).
-   */
   @Test
-  void keyedScriptsTakeEveryKeyFromKeys() throws IOException {
-    for (RedisScripts.Script s : RedisScripts.Script.values()) {
-      String src = Files.readString(LUA.resolve(s.file()));
-      if (RedisScripts.Script.KEYED.contains(s)) {
-        assertThat(src).as(s.file()).startsWith("-- KEYS:").doesNotContain("K.").doesNotContainPattern("ARGV\\[\\d+\\] \\.\\.");
-      } else {
-        // directly, or through common.lua's sweep and renew, which follow an entry's bookkeeping
-        assertThat(src).as(s.file() + " builds keys from data").containsPattern("K\\.|sweep\\(|renew\\(");
+  void anEntrysBookkeepingSharesItsSlotWhateverBracesTheKeyHolds() {
+    for (String ns : java.util.List.of("", "app:")) {
+      for (String key : java.util.List.of("plain", "user:{42}:profile", "{}", "a}b{c", "{x}{y}", "ümlaut")) {
+        int slot = SlotTags.slot(RedisKeys.value(ns, key));
+        for (RedisKeys.Key k : java.util.List.of(RedisKeys.META, RedisKeys.LEASE, RedisKeys.COACCESS, RedisKeys.DEPENDENTS, RedisKeys.VERSION)) {
+          assertThat(SlotTags.slot(k.in(ns, key))).as(k.in(ns, key)).isEqualTo(slot);
+        }
+        assertThat(SlotTags.slot(RedisKeys.TAG.in(ns, key))).isEqualTo(SlotTags.slot(RedisKeys.TAG_INVALIDATED.in(ns, key)));
+        int shard = RedisKeys.shardOf(ns, key);
+        assertThat(RedisKeys.LIVE.in(ns, key)).isEqualTo(RedisKeys.LIVE.shard(ns, shard));
+        assertThat(new java.util.HashSet<>(java.util.List.of(SlotTags.slot(RedisKeys.LIVE.shard(ns, shard)), SlotTags.slot(RedisKeys.EXPIRY.shard(ns, shard)),
+            SlotTags.slot(RedisKeys.PREFIXES_INVALIDATED.shard(ns, shard))))).hasSize(1);
       }
+      java.util.Set<Integer> global = new java.util.HashSet<>();
+      for (RedisKeys.Key k : RedisKeys.ALL) if (k.placement() == RedisKeys.Placement.GLOBAL) global.add(SlotTags.slot(k.in(ns)));
+      assertThat(global).as("the notice log and what reads it with it: one slot").hasSize(1);
     }
-    assertThat(java.util.EnumSet.complementOf(java.util.EnumSet.copyOf(RedisScripts.Script.KEYED)))
-        .containsExactlyInAnyOrder(RedisScripts.Script.PUT, RedisScripts.Script.INVALIDATE);
+  }
+
+  @Test
+  void theIndexShardsAreSpreadOverTheSlotRange() {
+    java.util.Set<Integer> thirds = new java.util.HashSet<>();
+    for (int i = 0; i < RedisKeys.SHARDS; i++) thirds.add(SlotTags.slot(RedisKeys.LIVE.shard("", i)) * 3 / SlotTags.SLOTS);
+    assertThat(thirds).as("shards on each third of the slots (each master of a 3-master cluster)").containsExactlyInAnyOrder(0, 1, 2);
   }
 }

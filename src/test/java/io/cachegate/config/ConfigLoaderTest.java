@@ -96,10 +96,16 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void redisModeIsAKnownKeyAndClusterIsRefusedNamingIt() {
+  void redisModeIsStandaloneOrClusterAndClusterNeedsAUrlAndABraceFreeNamespace() {
     ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "standalone"));
+    assertThat(ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "cluster",
+        "CACHEGATE_REDIS_URL", "redis://127.0.0.1:7000", "CACHEGATE_POSTGRES_URL", "postgresql://u:p@127.0.0.1/db", "CACHEGATE_AUTH_ENABLED", "false")).redis().cluster()).isTrue();
     assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "cluster")))
-        .hasMessageStartingWith("redis.mode: cluster is not supported by this version yet");
+        .hasMessageStartingWith("redis.mode: is cluster but redis.url is empty");
+    assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "cluster",
+        "CACHEGATE_REDIS_URL", "redis://127.0.0.1:7000", "CACHEGATE_POSTGRES_URL", "postgresql://u:p@127.0.0.1/db", "CACHEGATE_AUTH_ENABLED", "false",
+        "CACHEGATE_REDIS_NAMESPACE", "{app}:")))
+        .hasMessageStartingWith("redis.namespace: may not hold '{' or '}' in cluster mode");
     assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "sentinel")))
         .hasMessageContaining("redis.mode").hasMessageContaining("must be standalone or cluster");
   }

@@ -98,7 +98,7 @@ class BadInputIT {
       assertThat(body.getString("message")).as(what).isNotBlank();
     }
     assertThat(gw.keyCount()).as("keys in the namespace").isEqualTo(keysBefore);
-    assertThat(gw.redis(Request.cmd(Command.XLEN).arg(gw.namespace + "cg:notices")).toLong()).isZero();
+    assertThat(gw.redis(Request.cmd(Command.XLEN).arg(io.cachegate.cache.RedisKeys.NOTICES.in(gw.namespace))).toLong()).isZero();
     assertThat(gw.gateway.metrics().count("cachegate.rejected")).isGreaterThanOrEqualTo(cases().size());
   }
 }

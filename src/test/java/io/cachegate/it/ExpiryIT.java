@@ -29,28 +29,11 @@ class ExpiryIT {
         if (i > 0) body.put("dependsOn", new JsonArray().add("e:" + (i - 1)));
         assertThat(gw.put("e:" + i, body).status()).isEqualTo(200);
       }
-      assertThat(bookkeeping(gw)).isNotEmpty();
+      assertThat(gw.transientKeys()).isNotEmpty();
       // a real second passes; each check is a real look at Redis
-      Await.until("all entries and their bookkeeping to expire", 10_000, () -> bookkeeping(gw).isEmpty());
+      Await.until("all entries and their bookkeeping to expire", 10_000, () -> gw.transientKeys().isEmpty());
       for (int i = 0; i < 200; i += 50) assertThat(gw.exists("e:" + i)).isFalse();
       assertThat(gw.call("GET", "/v1/tags/all", null).json().getJsonArray("keys")).isEmpty();
     }
-  }
-
-  /**
-   * The namespace's keys other than those that live as long as the gateway by design (docs/architecture.md,
-   * "State in Redis"): the version counter, the epoch, the notice log, and the notice tails' positions
-   * and heartbeats (written by every running instance about once a second: before, this test passed
-   * only when it finished before the first heartbeat, and failed when run alone).
-   */
-  private static List<String> bookkeeping(TestGateway gw) {
-    Response r = gw.redis(Request.cmd(Command.KEYS).arg(gw.namespace + "*"));
-    List<String> out = new ArrayList<>();
-    for (Response k : r) {
-      String name = k.toString().substring(gw.namespace.length());
-      if (!Set.of(RedisKeys.VERSION.name(), RedisKeys.EPOCH.name(), RedisKeys.NOTICES.name(), RedisKeys.TAILS.name(),
-          RedisKeys.TAILBEAT.name(), RedisKeys.TRIMMED.name()).contains(name)) out.add(name);
-    }
-    return out;
   }
 }

@@ -20,8 +20,8 @@ class HistoryIT {
   void trimmingKeepsWhatALiveTailStillNeedsAndThenHonoursTheLength() {
     JsonObject cfg = new JsonObject().put("stream", new JsonObject().put("historyMaxLen", 10).put("trimIntervalMs", 50));
     try (TestGateway gw = TestGateway.start(cfg, Map.of()); TestSocket s = gw.socket()) {
-      String tails = gw.namespace + "cg:tails";
-      String beats = gw.namespace + "cg:tailbeat";
+      String tails = io.cachegate.cache.RedisKeys.TAILS.in(gw.namespace);
+      String beats = io.cachegate.cache.RedisKeys.TAILBEAT.in(gw.namespace);
       // an instance that is alive but has streamed nothing yet (position 0)
       long redisNow = Long.parseLong(gw.redis(Request.cmd(Command.TIME)).get(0).toString()) * 1000;
       gw.redis(Request.cmd(Command.ZADD).arg(tails).arg(0).arg("slow-instance"));
@@ -61,15 +61,15 @@ class HistoryIT {
       s.subscribe(new JsonObject().put("prefixes", new JsonArray().add("cap:")));
       // an instance that is alive but stuck at position 0
       long redisNow = Long.parseLong(gw.redis(Request.cmd(Command.TIME)).get(0).toString()) * 1000;
-      gw.redis(Request.cmd(Command.ZADD).arg(gw.namespace + "cg:tails").arg(0).arg("stuck-instance"));
-      gw.redis(Request.cmd(Command.ZADD).arg(gw.namespace + "cg:tailbeat").arg(redisNow).arg("stuck-instance"));
+      gw.redis(Request.cmd(Command.ZADD).arg(io.cachegate.cache.RedisKeys.TAILS.in(gw.namespace)).arg(0).arg("stuck-instance"));
+      gw.redis(Request.cmd(Command.ZADD).arg(io.cachegate.cache.RedisKeys.TAILBEAT.in(gw.namespace)).arg(redisNow).arg("stuck-instance"));
 
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < 50; i++) {
         ids.add(gw.post("/v1/invalidations", new JsonObject().put("keys", new JsonArray().add("cap:" + i))).json().getString("notice"));
       }
       Await.until("the history to be cut to the hard cap despite the stuck instance", 5000, () -> xlen(gw) <= 30);
-      String trimmed = gw.redis(Request.cmd(Command.GET).arg(gw.namespace + "cg:trimmed")).toString();
+      String trimmed = gw.redis(Request.cmd(Command.GET).arg(io.cachegate.cache.RedisKeys.TRIMMED.in(gw.namespace))).toString();
       assertThat(io.cachegate.model.NoticeIds.fromStreamId(trimmed)).as("the last removed entry").isLessThan(ids.get(49));
       // this instance's own tail was ahead of the cut: its client got every notice and no reset
       for (String id : ids) assertThat(s.next("invalidate").getString("id")).isEqualTo(id);
@@ -78,7 +78,7 @@ class HistoryIT {
       // before the next notice, and carries on streaming
       String lastStreamId = io.cachegate.model.NoticeIds.toStreamId(ids.get(49));
       String[] parts = lastStreamId.split("-");
-      gw.redis(Request.cmd(Command.SET).arg(gw.namespace + "cg:trimmed").arg(parts[0] + "-" + (Long.parseLong(parts[1]) + 1)));
+      gw.redis(Request.cmd(Command.SET).arg(io.cachegate.cache.RedisKeys.TRIMMED.in(gw.namespace)).arg(parts[0] + "-" + (Long.parseLong(parts[1]) + 1)));
       String after = gw.post("/v1/invalidations", new JsonObject().put("keys", new JsonArray().add("cap:after"))).json().getString("notice");
       assertThat(s.next("reset").getString("reason")).contains("trimmed");
       assertThat(s.next("invalidate").getString("id")).isEqualTo(after);
@@ -88,6 +88,6 @@ class HistoryIT {
   }
 
   private static long xlen(TestGateway gw) {
-    return gw.redis(Request.cmd(Command.XLEN).arg(gw.namespace + "cg:notices")).toLong();
+    return gw.redis(Request.cmd(Command.XLEN).arg(io.cachegate.cache.RedisKeys.NOTICES.in(gw.namespace))).toLong();
   }
 }

@@ -78,6 +78,51 @@ public final class RedisCluster implements AutoCloseable {
     }
   }
 
+  /** The node that is the master of {@code slot} now, as CLUSTER NODES on a live node says. */
+  public RedisServerProcess masterOf(int slot) {
+    for (String line : clusterNodes()) {
+      String[] f = line.split(" ");
+      if (!f[2].contains("master") || f[2].contains("fail")) continue;
+      for (int i = 8; i < f.length; i++) {
+        if (f[i].startsWith("[")) continue; // a slot being migrated
+        String[] range = f[i].split("-");
+        int from = Integer.parseInt(range[0]);
+        int to = range.length > 1 ? Integer.parseInt(range[1]) : from;
+        if (slot >= from && slot <= to) return node(f[1]);
+      }
+    }
+    throw new IllegalStateException("no master serves slot " + slot);
+  }
+
+  /** The replicas of {@code master}. */
+  public List<RedisServerProcess> replicasOf(RedisServerProcess master) {
+    String id = null;
+    List<String> lines = clusterNodes();
+    for (String line : lines) {
+      String[] f = line.split(" ");
+      if (node(f[1]) == master) id = f[0];
+    }
+    List<RedisServerProcess> out = new ArrayList<>();
+    for (String line : lines) {
+      String[] f = line.split(" ");
+      if (f[2].contains("slave") && f[3].equals(id)) out.add(node(f[1]));
+    }
+    return out;
+  }
+
+  private RedisServerProcess node(String address) {
+    int port = Integer.parseInt(address.substring(address.indexOf(':') + 1, address.indexOf('@')));
+    return nodes.stream().filter(n -> n.port == port).findFirst().orElseThrow();
+  }
+
+  private List<String> clusterNodes() {
+    for (RedisServerProcess n : nodes) {
+      String text = info(n.port, "CLUSTER NODES");
+      if (text.contains("myself")) return text.lines().filter(l -> !l.isBlank()).toList();
+    }
+    throw new IllegalStateException("no node answers CLUSTER NODES");
+  }
+
   @Override
   public void close() {
     for (RedisServerProcess node : nodes) node.close();

@@ -107,6 +107,33 @@ public final class RedisServerProcess implements AutoCloseable {
     kill();
   }
 
+  /** SIGKILL by its pid (no shutdown, no save), and waits for it to go. */
+  public synchronized void killHard() {
+    Process p = process;
+    if (p == null) return;
+    p.destroyForcibly();
+    try {
+      p.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Sends a signal by name (STOP, CONT) to the server's pid. */
+  public synchronized void signal(String name) {
+    Process p = process;
+    if (p == null) return;
+    try {
+      Process k = new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).redirectErrorStream(true).start();
+      if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) throw new IllegalStateException("kill -" + name + " " + p.pid() + " failed");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   private synchronized void kill() {
     Process p = process;
     if (p == null) return;

@@ -6,6 +6,7 @@ import io.cachegate.config.GatewayConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
+import io.cachegate.cache.RedisKeys;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
@@ -23,6 +24,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -46,7 +48,9 @@ public final class TestGateway implements AutoCloseable {
     this.gateway = gateway;
     this.namespace = namespace;
     this.postgresUrl = postgresUrl;
-    this.redis = Redis.createClient(clientVertx, gateway.config().redis().url());
+    // the gateway's own client factory: on a cluster, commands are routed by slot (KEYS asks every master)
+    this.redis = io.cachegate.cache.RedisFactory.create(clientVertx, gateway.config().redis(), 4, "test-client-" + INSTANCES.incrementAndGet(),
+        new io.cachegate.cache.ClusterNodes(gateway.config().redis().url()));
   }
 
   public static TestGateway start() {
@@ -78,7 +82,8 @@ public final class TestGateway implements AutoCloseable {
   static GatewayConfig config(JsonObject overrides, Map<String, String> env, String ns, String db) {
     JsonObject tree = ConfigLoader.readYaml(Path.of("config", "gateway.yaml"));
     tree.getJsonObject("http").put("port", 0).put("instances", 2);
-    tree.getJsonObject("redis").put("url", TestServices.get().redisUrl()).put("namespace", ns);
+    tree.getJsonObject("redis").put("url", TestServices.get().redisUrl()).put("namespace", ns)
+        .put("mode", TestServices.get().redisCluster() ? "cluster" : "standalone");
     tree.getJsonObject("postgres").put("url", db);
     tree.put("auth", new JsonObject().put("enabled", false));
     tree.getJsonObject("capture").put("pollIntervalMs", 500).put("mode", captureMode())
@@ -176,6 +181,24 @@ public final class TestGateway implements AutoCloseable {
     return Await.get(redis.send(Request.cmd(Command.EXISTS).arg(namespace + key))).toInteger() == 1;
   }
 
+  /**
+   * The namespace's keys other than those that live as long as the gateway by design (docs/architecture.md,
+   * "State in Redis"): the version counters (one per slot in use), the epoch, the notice log and what
+   * the trim keeps (the notice tails' positions and heartbeats, written by every running instance about
+   * once a second, and the last trimmed id). What remains must expire with the entries.
+   */
+  public List<String> transientKeys() {
+    Response r = Await.get(redis.send(Request.cmd(Command.KEYS).arg(namespace + "*")));
+    java.util.Set<String> fixed = java.util.Set.of(RedisKeys.EPOCH.name(), RedisKeys.NOTICES.name(), RedisKeys.TAILS.name(),
+        RedisKeys.TAILBEAT.name(), RedisKeys.TRIMMED.name());
+    List<String> out = new java.util.ArrayList<>();
+    for (Response k : r) {
+      String name = k.toString().substring(namespace.length());
+      if (!name.startsWith(RedisKeys.VERSION.name()) && !fixed.contains(name)) out.add(name);
+    }
+    return out;
+  }
+
   public Response redis(Request r) {
     return Await.get(redis.send(r));
   }
@@ -187,8 +210,8 @@ public final class TestGateway implements AutoCloseable {
    */
   public long keyCount() {
     Response r = Await.get(redis.send(Request.cmd(Command.KEYS).arg(namespace + "*")));
-    java.util.Set<String> own = java.util.Set.of(io.cachegate.cache.RedisKeys.TAILS.in(namespace),
-        io.cachegate.cache.RedisKeys.TAILBEAT.in(namespace));
+    java.util.Set<String> own = java.util.Set.of(RedisKeys.TAILS.in(namespace),
+        RedisKeys.TAILBEAT.in(namespace));
     long n = 0;
     for (Response k : r) if (!own.contains(k.toString())) n++;
     return n;

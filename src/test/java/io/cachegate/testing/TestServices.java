@@ -24,7 +24,8 @@ import java.util.zip.ZipFile;
  * <p>Which servers is the test leg's choice (pom.xml runs two legs in one {@code mvn test}):
  * {@code cachegate.test.postgresBinaries} names a zonky binaries jar (PostgreSQL 14 for the oldest
  * leg; unset: the class path's, PostgreSQL 18), {@code cachegate.test.redis} is {@code embedded}
- * (Redis 6.2, the library's) or {@code redis-server} (the machine's: Debian's Redis 7).
+ * (Redis 6.2, the library's), {@code redis-server} (the machine's: Debian's Redis 7) or {@code cluster}
+ * (a Redis Cluster of Debian's Redis 7: 3 masters, 1 replica each).
  */
 public final class TestServices {
 
@@ -38,14 +39,17 @@ public final class TestServices {
     private final EmbeddedPostgres postgres;
     private final RedisServer embeddedRedis;
     private final RedisServerProcess redisProcess;
+    private final RedisCluster redisCluster;
     private final int redisPort;
     public final String postgresVersion;
     public final String redisVersion;
 
-    private Servers(EmbeddedPostgres postgres, RedisServer embeddedRedis, RedisServerProcess redisProcess, int redisPort) {
+    private Servers(EmbeddedPostgres postgres, RedisServer embeddedRedis, RedisServerProcess redisProcess, RedisCluster cluster,
+                    int redisPort) {
       this.postgres = postgres;
       this.embeddedRedis = embeddedRedis;
       this.redisProcess = redisProcess;
+      this.redisCluster = cluster;
       this.redisPort = redisPort;
       this.postgresVersion = queryVersion();
       this.redisVersion = redisVersion(redisPort);
@@ -53,6 +57,11 @@ public final class TestServices {
 
     public String redisUrl() {
       return "redis://127.0.0.1:" + redisPort;
+    }
+
+    /** This leg runs on a Redis Cluster ({@code cachegate.test.redis=cluster}): gateways get redis.mode cluster. */
+    public boolean redisCluster() {
+      return redisCluster != null;
     }
 
     public int postgresPort() {
@@ -96,6 +105,7 @@ public final class TestServices {
         // the run is ending
       }
       if (redisProcess != null) redisProcess.close();
+      if (redisCluster != null) redisCluster.close();
       try {
         postgres.close();
       } catch (IOException ignored) {
@@ -130,15 +140,20 @@ public final class TestServices {
   private static Servers start() throws IOException {
     EmbeddedPostgres pg = postgresBuilder().start();
     try {
-      if ("redis-server".equals(System.getProperty("cachegate.test.redis", "embedded"))) {
+      String which = System.getProperty("cachegate.test.redis", "embedded");
+      if ("redis-server".equals(which)) {
         RedisServerProcess p = RedisServerProcess.plain();
-        return new Servers(pg, null, p, p.port);
+        return new Servers(pg, null, p, null, p.port);
+      }
+      if ("cluster".equals(which)) { // 3 masters with a replica each, Debian's redis-server
+        RedisCluster c = new RedisCluster(3, 1);
+        return new Servers(pg, null, null, c, c.nodes.get(0).port);
       }
       int port = RedisServerProcess.freePort();
       RedisServer redis = RedisServer.newRedisServer().port(port).bind("127.0.0.1")
           .setting("save \"\"").setting("appendonly no").onShutdownForceStop(false).build();
       redis.start();
-      return new Servers(pg, redis, null, port);
+      return new Servers(pg, redis, null, null, port);
     } catch (RuntimeException | IOException e) {
       pg.close();
       throw e;

@@ -1,0 +1,40 @@
+-- KEYS: entries of one slot, four keys each: value, bookkeeping hash (cg:m:), fill lease (cg:l:),
+-- dependents zset (cg:d:)
+-- ARGV: soft ('1'/'0'), cascade ('1'/'0'), then per entry why it is invalidated: '' (named, or by a
+-- prefix: always), or lines 't<tag>' / 'd<key>' (found in that tag's or key's filing: only while the
+-- entry's own bookkeeping still lists that tag or dependency, since an old filing is never removed)
+-- Removes each entry (soft: marks it stale) and voids its lease. replies one {existed, tags (JSON),
+-- dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its zset
+local soft, cascade = ARGV[1] == '1', ARGV[2] == '1'
+local now = now_ms()
+local out = {}
+for i = 1, #KEYS / 4 do
+  local value_key, meta_key, lease_key, dependents_key = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local why = ARGV[i + 2]
+  local m = redis.call('HMGET', meta_key, 'tags', 'deps')
+  local valid = why == ''
+  if not valid then
+    local tags, deps = decode_array(m[1]), decode_array(m[2])
+    for line in string.gmatch(why, '[^\n]+') do
+      local list, name = (string.sub(line, 1, 1) == 't') and tags or deps, string.sub(line, 2)
+      for _, x in ipairs(list) do
+        if x == name then valid = true; break end
+      end
+      if valid then break end
+    end
+  end
+  local existed, tags, dependents = 0, '[]', {}
+  if valid then
+    redis.call('DEL', lease_key) -- a fill or refresh begun before this change must not land
+    existed = redis.call('EXISTS', value_key)
+    tags = m[1] or '[]'
+    if soft then
+      if existed == 1 then redis.call('HSET', meta_key, 'stale', '1') end
+    else
+      redis.call('DEL', value_key, meta_key)
+    end
+    if cascade then dependents = redis.call('ZRANGEBYSCORE', dependents_key, now, '+inf') end
+  end
+  out[i] = {existed, tags, dependents}
+end
+return out
