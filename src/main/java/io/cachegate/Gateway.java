@@ -63,6 +63,11 @@ public final class Gateway {
     this.clusterNodes = new ClusterNodes(config.redis().url());
   }
 
+  /** The Redis Cluster nodes this gateway has seen (with redis.mode: cluster). */
+  public ClusterNodes clusterNodes() {
+    return clusterNodes;
+  }
+
   /** Starts a gateway on the service URLs in {@code config}; {@code demo} first creates the demo tables. */
   public static Future<Gateway> start(GatewayConfig config, boolean demo) {
     GatewayMetrics metrics = new GatewayMetrics();

@@ -140,8 +140,10 @@ public final class CacheVerticle extends VerticleBase {
   private Future<Void> checkMode() {
     return redis.send(Request.cmd(Command.INFO).arg("cluster")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
         .transform(ar -> {
-          if (ar.failed() || ar.result() == null) return Future.succeededFuture(); // INFO refused by an ACL, say: nothing to go on
-          boolean isCluster = ar.result().toString().contains("cluster_enabled:1");
+          // the cluster client's CLUSTER SLOTS, refused by a plain Redis
+          boolean plain = ar.failed() && String.valueOf(ar.cause().getMessage()).contains("cluster support disabled");
+          if (ar.failed() && !plain) return Future.succeededFuture(); // INFO refused by an ACL, say: nothing to go on
+          boolean isCluster = !plain && ar.result() != null && ar.result().toString().contains("cluster_enabled:1");
           if (isCluster && !config.redis().cluster()) {
             return Future.failedFuture(new io.cachegate.config.ConfigException("redis.mode", endpoint.describe()
                 + " is a Redis Cluster node (cluster_enabled:1) but redis.mode is standalone; set redis.mode: cluster "

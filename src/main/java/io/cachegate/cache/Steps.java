@@ -34,8 +34,10 @@ import java.util.function.Function;
  *   <li>Renewing a sliding entry: raise its scores where it is filed (renew.lua), then its TTL
  *       (touch.lua), so a filing never ends before its value.</li>
  * </ul>
- * Old filings are never removed (a concurrent PUT may just have filed the same key there again);
- * they are ignored, and expire with their scores.
+ * Filings are never removed, not even by the invalidation of their tag: a PUT that filed its key
+ * before the invalidation read the tag and wrote its value after the delete would be left unfiled,
+ * out of reach of the next invalidation of that tag. Members whose entry is gone or no longer lists
+ * them are ignored (drop.lua, verify.lua), and expire with their scores.
  */
 final class Steps {
 
@@ -222,7 +224,7 @@ final class Steps {
       found.listed.add(k);
     }
     found.tags.addAll(t.tags());
-    Future<List<List<String>>> byTag = expandTags(redis, t.tags(), inv.soft());
+    Future<List<List<String>>> byTag = expandTags(redis, t.tags());
     Future<List<String>> byPrefix = expandPrefixes(redis, t.prefixes());
     return Future.all(byTag, byPrefix).compose(v -> {
       List<List<String>> members = byTag.result();
@@ -237,8 +239,8 @@ final class Steps {
     });
   }
 
-  /** Per tag, its members, after recording the invalidation and (unless soft) dropping the zset. */
-  private Future<List<List<String>>> expandTags(Redis redis, List<String> tags, boolean soft) {
+  /** Per tag, its members, after recording the invalidation. */
+  private Future<List<List<String>>> expandTags(Redis redis, List<String> tags) {
     List<String> distinct = new ArrayList<>(new LinkedHashSet<>(tags));
     Map<String, List<String>> members = new LinkedHashMap<>();
     List<Future<?>> calls = new ArrayList<>();
@@ -248,7 +250,7 @@ final class Steps {
         keys.add(RedisKeys.TAG.in(ns, tag));
         keys.add(RedisKeys.TAG_INVALIDATED.in(ns, tag));
       }
-      calls.add(scripts.run(redis, Script.EXPAND, keys, List.of(soft ? "1" : "0", Long.toString(leaseTtlMs))).onSuccess(r -> {
+      calls.add(scripts.run(redis, Script.EXPAND, keys, List.of(Long.toString(leaseTtlMs))).onSuccess(r -> {
         for (int i = 0; i < g.size(); i++) members.put(g.get(i), ScriptReplies.strings(r.get(i)));
       }));
     }

@@ -52,9 +52,9 @@ public final class RedisCluster implements AutoCloseable {
     }
   }
 
-  /** A URL naming one node (a cluster client discovers the others). */
+  /** A URL naming one live node (a cluster client discovers the others). */
   public String url() {
-    return nodes.get(0).url();
+    return nodes.stream().filter(RedisServerProcess::alive).findFirst().orElseThrow().url();
   }
 
   /** A bulk-string reply of an inline command (CLUSTER INFO, INFO replication), over a plain socket. */

@@ -107,6 +107,10 @@ public final class RedisServerProcess implements AutoCloseable {
     kill();
   }
 
+  public synchronized boolean alive() {
+    return process != null && process.isAlive();
+  }
+
   /** SIGKILL by its pid (no shutdown, no save), and waits for it to go. */
   public synchronized void killHard() {
     Process p = process;

@@ -50,7 +50,7 @@ public final class TestGateway implements AutoCloseable {
     this.postgresUrl = postgresUrl;
     // the gateway's own client factory: on a cluster, commands are routed by slot (KEYS asks every master)
     this.redis = io.cachegate.cache.RedisFactory.create(clientVertx, gateway.config().redis(), 4, "test-client-" + INSTANCES.incrementAndGet(),
-        new io.cachegate.cache.ClusterNodes(gateway.config().redis().url()));
+        gateway.clusterNodes());
   }
 
   public static TestGateway start() {
