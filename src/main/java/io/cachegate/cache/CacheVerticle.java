@@ -241,12 +241,11 @@ public final class CacheVerticle extends VerticleBase {
     long ttlMs = ttlSeconds * 1000;
     // first filed under its tags, dependencies and index shard, then written (Steps explains the order)
     return deps.compose(dependsOn -> steps.file(redis, cmd.key(), cmd.tags(), dependsOn, ttlMs, leaseIssued(cmd.lease()))
-        .compose(filed -> !filed ? Future.succeededFuture(ScriptReplies.Put.voided())
-            : scripts.run(redis, Script.WRITE, List.of(RedisKeys.value(ns, cmd.key()), RedisKeys.META.in(ns, cmd.key()),
+        .compose(filed -> scripts.run(redis, Script.WRITE, List.of(RedisKeys.value(ns, cmd.key()), RedisKeys.META.in(ns, cmd.key()),
                     RedisKeys.LEASE.in(ns, cmd.key()), RedisKeys.VERSION.in(ns, cmd.key())),
                 List.of(cmd.valueJson(), Long.toString(ttlMs), new JsonArray(cmd.tags()).encode(), new JsonArray(dependsOn).encode(),
                     cmd.sliding() ? "1" : "0", cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease(),
-                    cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs())))
+                    cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs()), filed ? "0" : "1"))
                 .map(ScriptReplies.Put::parse)))
         .compose(reply -> {
       switch (reply.status()) {

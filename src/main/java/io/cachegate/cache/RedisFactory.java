@@ -50,7 +50,8 @@ public final class RedisFactory {
         .setMaxPoolWaiting(poolSize * 256)
         .setMaxWaitingHandlers(4096)
         .setNetClientOptions(net);
-    return Redis.createClient(vertx, options);
+    Redis client = Redis.createClient(vertx, options);
+    return cfg.cluster() ? new SharedClusterConnection(client) : client;
   }
 
   /**

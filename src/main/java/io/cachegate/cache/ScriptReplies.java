@@ -67,11 +67,6 @@ final class ScriptReplies {
       Map<String, Response> f = fields(reply);
       return new Put(text(f, "status"), text(f, "version"), number(f, "ttl_ms"), text(f, "current"));
     }
-
-    /** file.lua refused the lease (a tag or prefix was invalidated since it was issued): nothing written. */
-    static Put voided() {
-      return new Put("lease_voided", "", 0, "");
-    }
   }
 
   /** meta.lua; {@code found} false when the key does not exist. */

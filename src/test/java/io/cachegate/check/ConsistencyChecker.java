@@ -5,6 +5,8 @@ import io.cachegate.capture.OutboxSchema;
 import io.cachegate.testing.Await;
 import io.cachegate.testing.GatewayProcess;
 import io.cachegate.testing.OpenApiCheck;
+import io.cachegate.testing.RedisCluster;
+import io.cachegate.testing.RedisServerProcess;
 import io.cachegate.testing.TestGateway;
 import io.cachegate.testing.TestRedis;
 import io.cachegate.testing.TestServices;
@@ -284,7 +286,11 @@ public final class ConsistencyChecker {
     WebSocketClient wsc = vertx.createWebSocketClient();
     List<Client> clients = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
-    TestRedis redis = new TestRedis(true);
+    // its own Redis, which it stops and restarts; on the cluster leg the shared cluster, whose notice-log
+    // master it fails over to its replica instead
+    RedisCluster cluster = TestServices.get().cluster();
+    TestRedis redis = cluster == null ? new TestRedis(true) : null;
+    String redisUrl = cluster == null ? redis.url() : cluster.url();
     GatewayProcess process = null;
     try (Connection control = DriverManager.getConnection(TestServices.jdbcUrlOf(db), "postgres", "")) {
       // the instance that leads runs in a process of its own, so that it can be killed with SIGKILL; it
@@ -293,14 +299,14 @@ public final class ConsistencyChecker {
       // does not need C2)
       String processId = "test-" + ns.replace(":", "") + "-process";
       GatewayProcess started = GatewayProcess.start(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"), "io.cachegate.Main", List.of(),
-          processEnv(redis, processId));
+          processEnv(redisUrl, cluster != null, processId));
       process = started;
       Await.until("the process instance to hold the leader lock", 60_000, () -> {
         if (!started.process.isAlive()) throw new AssertionError("the process instance exited " + started.process.exitValue());
         return (CaptureVerticle.LEADER_NAME + processId).equals(lockHolderName(control));
       });
       JsonObject cfg = new JsonObject()
-          .put("redis", new JsonObject().put("url", redis.url()).put("namespace", ns)
+          .put("redis", new JsonObject().put("url", redisUrl).put("namespace", ns)
               .put("commandTimeoutMs", 500).put("reconnectMaxDelayMs", 500))
           .put("capture", new JsonObject().put("leaderPollMs", 200).put("reconnectMinDelayMs", 50).put("reconnectMaxDelayMs", 500)
               .put("heartbeatMs", 500).put("heartbeatTimeoutMs", 1000)
@@ -330,7 +336,8 @@ public final class ConsistencyChecker {
       pauseUntil(start + step);
       killListener(control, start);
       pauseUntil(start + 2 * step);
-      stopRedis(redis, start, start + 2 * step + TimeUnit.SECONDS.toNanos(2));
+      if (cluster == null) stopRedis(redis, start, start + 2 * step + TimeUnit.SECONDS.toNanos(2));
+      else failOver(cluster, start);
       pauseUntil(start + 3 * step);
       killLeader(control, start);
       pauseUntil(start + TimeUnit.SECONDS.toNanos(writeSeconds));
@@ -360,7 +367,7 @@ public final class ConsistencyChecker {
             try {
               Await.get(vertx.close());
             } finally {
-              redis.close();
+              if (redis != null) redis.close();
             }
           }
         }
@@ -369,13 +376,14 @@ public final class ConsistencyChecker {
   }
 
   /** The process instance's configuration: the in-JVM instance's, as environment variables. */
-  private Map<String, String> processEnv(TestRedis redis, String instanceId) {
+  private Map<String, String> processEnv(String redisUrl, boolean cluster, String instanceId) {
     Map<String, String> env = new HashMap<>();
     env.put("CACHEGATE_INSTANCE_ID", instanceId);
     env.put("CACHEGATE_HTTP_PORT", "0");
     env.put("CACHEGATE_HTTP_INSTANCES", "2");
     env.put("CACHEGATE_AUTH_ENABLED", "false");
-    env.put("CACHEGATE_REDIS_URL", redis.url());
+    env.put("CACHEGATE_REDIS_URL", redisUrl);
+    if (cluster) env.put("CACHEGATE_REDIS_MODE", "cluster");
     env.put("CACHEGATE_REDIS_NAMESPACE", ns);
     env.put("CACHEGATE_REDIS_COMMAND_TIMEOUT_MS", "500");
     env.put("CACHEGATE_REDIS_RECONNECT_MAX_DELAY_MS", "500");
@@ -550,6 +558,25 @@ public final class ConsistencyChecker {
     faults.add(new Fault("redis-restarted", restartedAt, downMs >= 0 && upMs >= 0,
         (upMs >= 0 ? "up on /health of " : "after 5 s up on /health of only ") + saidUp[0] + "/" + gws.size() + " instances"
             + (upMs >= 0 ? " after " + upMs + " ms" : "") + (downMs >= 0 ? "" : ", but it was never seen down")));
+  }
+
+  /**
+   * On a cluster: the replica of the master that holds the notice log takes over (CLUSTER FAILOVER, no
+   * write lost); happened when it reports role:master and every live instance says Redis is up after.
+   */
+  private void failOver(RedisCluster cluster, long start) {
+    String at = elapsed(start);
+    long unavailableBefore = unavailable.get();
+    RedisServerProcess master = cluster.masterOf(io.cachegate.cache.SlotTags.slot(io.cachegate.cache.RedisKeys.NOTICES.in(ns)));
+    RedisServerProcess replica = cluster.replicasOf(master).get(0);
+    String reply = RedisCluster.info(replica.port, "CLUSTER FAILOVER");
+    long promotedMs = observe("the replica to take over", 10_000,
+        () -> RedisCluster.info(replica.port, "INFO replication").contains("role:master"));
+    long upMs = observe("every instance to report Redis up", 10_000,
+        () -> live().stream().allMatch(g -> Boolean.TRUE.equals(g.redisUp())));
+    faults.add(new Fault("redis-failover", at, promotedMs >= 0 && upMs >= 0, "replica :" + replica.port + " of the notice log's master "
+        + (promotedMs >= 0 ? "promoted after " + promotedMs + " ms" : "not promoted within 10 s") + " (CLUSTER FAILOVER: " + reply.trim()
+        + "), " + (unavailable.get() - unavailableBefore) + " requests answered 503"));
   }
 
   /**

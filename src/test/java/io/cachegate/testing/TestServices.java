@@ -59,6 +59,11 @@ public final class TestServices {
       return "redis://127.0.0.1:" + redisPort;
     }
 
+    /** The cluster of this leg, or null. */
+    public RedisCluster cluster() {
+      return redisCluster;
+    }
+
     /** This leg runs on a Redis Cluster ({@code cachegate.test.redis=cluster}): gateways get redis.mode cluster. */
     public boolean redisCluster() {
       return redisCluster != null;
