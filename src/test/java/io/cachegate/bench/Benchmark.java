@@ -1,5 +1,7 @@
 package io.cachegate.bench;
 
+import io.cachegate.testing.RedisCluster;
+import io.cachegate.testing.RedisServerProcess;
 import io.cachegate.testing.Await;
 import io.cachegate.testing.GatewayProcess;
 import io.cachegate.testing.TestServices;
@@ -67,7 +69,7 @@ import java.util.regex.Pattern;
  * </ol>
  * Prints a table and JSON (also written to target/benchmark.json). Bounded in time; stops every
  * process it started. Options: --seconds N (per timed phase), --latency-clients, --fanout-clients,
- * --memory-clients a,b, --backlog, --only name,name.
+ * --memory-clients a,b, --backlog, --only name,name (latency, overhead, throughput, fanout, memory, drain, wal, cluster).
  */
 public final class Benchmark {
 
@@ -116,6 +118,7 @@ public final class Benchmark {
     if (wanted("memory")) memory();
     if (wanted("drain")) drain();
     if (wanted("wal")) wal();
+    if (wanted("cluster")) cluster();
     System.out.println();
     System.out.printf("%-44s %16s %16s %8s %s%n", "figure", "cachegate", "baseline", "ratio", "goal");
     for (String[] row : table) System.out.printf("%-44s %16s %16s %8s %s%n", (Object[]) row);
@@ -694,6 +697,80 @@ public final class Benchmark {
     row("write TPS wal / unwatched", walTps, plain, "tps", "(info)", walTps / plain);
     row("write TPS outbox / unwatched (same run)", outbox, plain, "tps", "(info)", outbox / plain);
     row("write TPS pg_recvlogical / unwatched", floor, plain, "tps", "(info)", floor / plain);
+  }
+
+  /**
+   * The throughput phases (single-key, batch, tag) against a 3-master Redis Cluster and, in the same
+   * run, against one Redis of the same build (Debian's redis-server): each through a gateway of its
+   * own with the same settings, capture off. The one-Redis figure is the baseline.
+   */
+  private void cluster() throws Exception {
+    int seconds = Math.max(3, intOpt("seconds", 10) / 2);
+    JsonObject out = new JsonObject();
+    double[] one;
+    double[] three;
+    try (RedisServerProcess single = RedisServerProcess.plain()) {
+      one = throughputOn(single.url(), false, seconds);
+    }
+    try (RedisCluster c = new RedisCluster(3, 0)) {
+      three = throughputOn(c.url(), true, seconds);
+    }
+    String[] names = {"singleKeyPerSec", "batchKeysPerSec", "tagInvalidationsPerSec"};
+    for (int i = 0; i < 3; i++) out.put(names[i], new JsonObject().put("cluster", three[i]).put("oneRedis", one[i]));
+    results.put("cluster", out.put("masters", 3).put("connections", 50).put("batchSize", 1000).put("keysPerTag", 20));
+    row("cluster: single-key invalidations/s", three[0], one[0], "/s", "(info) vs one Redis", three[0] / one[0]);
+    row("cluster: batch invalidation keys/s", three[1], one[1], "keys/s", "(info) vs one Redis", three[1] / one[1]);
+    row("cluster: tag invalidations/s (20 keys)", three[2], one[2], "/s", "(info) vs one Redis", three[2] / one[2]);
+  }
+
+  /** single-key DELETEs/s, batch keys/s, tag invalidations/s through a gateway on {@code redisUrl}. */
+  private double[] throughputOn(String redisUrl, boolean cluster, int seconds) throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("CACHEGATE_REDIS_URL", redisUrl);
+    env.put("CACHEGATE_REDIS_MODE", cluster ? "cluster" : "standalone");
+    env.put("CACHEGATE_POSTGRES_URL", db);
+    env.put("CACHEGATE_CAPTURE_ENABLED", "false");
+    env.put("CACHEGATE_HTTP_PORT", "0");
+    env.put("CACHEGATE_AUTH_ENABLED", "false");
+    env.put("CACHEGATE_HTTP_RATE_LIMIT_PER_SECOND", "10000000");
+    env.put("CACHEGATE_HTTP_RATE_LIMIT_BURST", "10000000");
+    try (GatewayProcess g = GatewayProcess.start(List.of("-Xmx512m", "-XX:+UseG1GC"), "io.cachegate.Main", List.of(), env)) {
+      g.awaitListening();
+      HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(50));
+      try {
+        double single = warmedLoop(50, seconds, n -> call(http, g.port(), HttpMethod.DELETE, "/v1/entries/t:" + n, null));
+        double batches = warmedLoop(4, seconds, n -> {
+          JsonArray keys = new JsonArray();
+          for (int i = 0; i < 1000; i++) keys.add("b:" + n + ":" + i);
+          return call(http, g.port(), HttpMethod.POST, "/v1/invalidations", new JsonObject().put("keys", keys));
+        });
+        // 100 tags of 20 keys each (spread over the slots), invalidated round robin; refilled as they go
+        List<Future<Void>> fills = new ArrayList<>();
+        for (int t = 0; t < 100; t++) {
+          for (int k = 0; k < 20; k++) {
+            fills.add(call(http, g.port(), HttpMethod.PUT, "/v1/entries/tag" + t + ":" + k,
+                new JsonObject().put("value", k).put("tags", new JsonArray().add("bt:" + t))));
+          }
+        }
+        Await.get(Future.all(fills).timeout(60, TimeUnit.SECONDS));
+        double tags = warmedLoop(50, seconds, n -> call(http, g.port(), HttpMethod.POST, "/v1/invalidations",
+                new JsonObject().put("tags", new JsonArray().add("bt:" + (n % 100))))
+            .compose(v -> call(http, g.port(), HttpMethod.PUT, "/v1/entries/tag" + (n % 100) + ":" + (n % 20),
+                new JsonObject().put("value", n).put("tags", new JsonArray().add("bt:" + (n % 100))))));
+        return new double[] {single, batches * 1000, tags};
+      } finally {
+        Await.get(http.close());
+      }
+    }
+  }
+
+  private static Future<Void> call(HttpClient http, int port, HttpMethod method, String path, JsonObject body) {
+    return http.request(method, port, "127.0.0.1", path)
+        .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body.encode())))
+        .compose(resp -> resp.body().map(b -> {
+          if (resp.statusCode() != 200) throw new IllegalStateException(method + " " + path + ": " + resp.statusCode() + " " + b);
+          return null;
+        }));
   }
 
   private static void sqlIn(String jdbcUrl, String... statements) throws Exception {
