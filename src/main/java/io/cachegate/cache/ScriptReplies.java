@@ -1,6 +1,5 @@
 package io.cachegate.cache;
 
-import io.cachegate.model.NoticeIds;
 import io.cachegate.model.Targets;
 import io.vertx.core.json.JsonArray;
 import io.vertx.redis.client.Response;
@@ -94,7 +93,14 @@ final class ScriptReplies {
     }
   }
 
-  /** An array of strings (tag.lua, prefixes.lua, one element of expand.lua's reply). */
+  /** expand.lua: one array of members per tag, in KEYS order. */
+  static List<List<String>> lists(Response reply) {
+    List<List<String>> out = new ArrayList<>(reply.size());
+    for (Response r : reply) out.add(strings(r));
+    return out;
+  }
+
+  /** An array of strings (tag.lua, prefixes.lua, notice.lua's ids). */
   static List<String> strings(Response reply) {
     List<String> out = new ArrayList<>(reply.size());
     for (Response r : reply) out.add(r.toString());

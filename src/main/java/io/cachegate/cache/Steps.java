@@ -180,11 +180,12 @@ final class Steps {
         args.add(inv.cause().toJson().encode());
         args.add(inv.soft() ? "1" : "0");
       }
-      return scripts.run(redis, Script.NOTICE, List.of(RedisKeys.NOTICES.in(ns)), args).map(ids -> {
+      return scripts.run(redis, Script.NOTICE, List.of(RedisKeys.NOTICES.in(ns)), args).map(reply -> {
+        List<String> ids = ScriptReplies.strings(reply);
         List<Outcome> out = new ArrayList<>(invalidations.size());
         for (int i = 0; i < invalidations.size(); i++) {
           Found f = collected.get(i).result();
-          out.add(new Outcome(NoticeIds.fromStreamId(ids.get(i).toString()), List.copyOf(f.listed), f.truncated));
+          out.add(new Outcome(NoticeIds.fromStreamId(ids.get(i)), List.copyOf(f.listed), f.truncated));
         }
         return out;
       });
@@ -251,7 +252,8 @@ final class Steps {
         keys.add(RedisKeys.TAG_INVALIDATED.in(ns, tag));
       }
       calls.add(scripts.run(redis, Script.EXPAND, keys, List.of(Long.toString(leaseTtlMs))).onSuccess(r -> {
-        for (int i = 0; i < g.size(); i++) members.put(g.get(i), ScriptReplies.strings(r.get(i)));
+        List<List<String>> each = ScriptReplies.lists(r);
+        for (int i = 0; i < g.size(); i++) members.put(g.get(i), each.get(i));
       }));
     }
     return Future.all(calls).map(v -> tags.stream().map(tag -> members.getOrDefault(tag, List.of())).toList());
