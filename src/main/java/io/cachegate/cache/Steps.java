@@ -164,16 +164,54 @@ final class Steps {
   // ---- invalidation ----
 
   /**
-   * The requests of one command: each found and dropped on its own (all at once), then their notices
-   * appended in the command's order, in one step, after every delete answered.
+   * The requests of one command (a capture batch holds hundreds), together: the tags and prefixes of
+   * all of them are read in one step per slot, the entries of all of them (of one kind: soft or not,
+   * cascading or not) dropped in one step per slot and round, and last their notices appended in the
+   * command's order, in one step, after every delete answered. Each notice lists what its own request
+   * reached.
    */
   Future<List<Outcome>> invalidate(Redis redis, List<Invalidation> invalidations) {
-    List<Future<Found>> collected = invalidations.stream().map(inv -> collect(redis, inv)).toList();
-    return Future.all(collected).compose(v -> {
+    List<Found> found = new ArrayList<>();
+    Set<String> tags = new LinkedHashSet<>();
+    Set<String> prefixes = new LinkedHashSet<>();
+    for (Invalidation inv : invalidations) {
+      Found f = new Found();
+      for (String k : inv.targets().keys()) {
+        f.add(k, "");
+        f.listed.add(k);
+      }
+      f.tags.addAll(inv.targets().tags());
+      tags.addAll(inv.targets().tags());
+      prefixes.addAll(inv.targets().prefixes());
+      found.add(f);
+    }
+    Future<Map<String, List<String>>> byTag = expandTags(redis, new ArrayList<>(tags));
+    Future<List<String>> byPrefix = expandPrefixes(redis, new ArrayList<>(prefixes));
+    return Future.all(byTag, byPrefix).compose(v -> {
+      for (int i = 0; i < invalidations.size(); i++) {
+        Targets t = invalidations.get(i).targets();
+        Found f = found.get(i);
+        for (String tag : t.tags()) for (String k : byTag.result().getOrDefault(tag, List.of())) f.add(k, "t" + tag);
+        if (!t.prefixes().isEmpty()) {
+          for (String k : byPrefix.result()) {
+            if (t.prefixes().stream().anyMatch(k::startsWith)) f.add(k, "");
+          }
+        }
+      }
+      // one merged drop per kind of request: soft or not, with cascade or not
+      Map<List<Boolean>, List<Integer>> kinds = new LinkedHashMap<>();
+      for (int i = 0; i < invalidations.size(); i++) {
+        Invalidation inv = invalidations.get(i);
+        kinds.computeIfAbsent(List.of(inv.soft(), inv.cascade()), k -> new ArrayList<>()).add(i);
+      }
+      List<Future<Void>> drops = new ArrayList<>();
+      kinds.forEach((kind, members) -> drops.add(new Drop(redis, found, members, kind.get(0), kind.get(1)).run()));
+      return Future.all(drops);
+    }).compose(v -> {
       List<String> args = new ArrayList<>();
       for (int i = 0; i < invalidations.size(); i++) {
         Invalidation inv = invalidations.get(i);
-        Found f = collected.get(i).result();
+        Found f = found.get(i);
         args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
         args.add(new JsonArray(new ArrayList<>(f.tags)).encode());
         args.add(new JsonArray(inv.targets().prefixes()).encode());
@@ -184,7 +222,7 @@ final class Steps {
         List<String> ids = ScriptReplies.strings(reply);
         List<Outcome> out = new ArrayList<>(invalidations.size());
         for (int i = 0; i < invalidations.size(); i++) {
-          Found f = collected.get(i).result();
+          Found f = found.get(i);
           out.add(new Outcome(NoticeIds.fromStreamId(ids.get(i)), List.copyOf(f.listed), f.truncated));
         }
         return out;
@@ -192,11 +230,12 @@ final class Steps {
     });
   }
 
-  /** What one invalidation found so far: each key with why (empty: unconditionally). */
+  /** What one request reached: each key with why (empty: unconditionally), what its notice lists. */
   private static final class Found {
     final Map<String, Set<String>> why = new LinkedHashMap<>();
     final Set<String> listed = new LinkedHashSet<>();
     final Set<String> tags = new LinkedHashSet<>();
+    int cascaded;
     boolean truncated;
 
     /** Adds {@code key} for {@code reason} ("" = unconditionally); true when it is new. */
@@ -214,49 +253,113 @@ final class Steps {
       }
       return false;
     }
+
+    void merge(String key, Set<String> reasons) {
+      for (String r : reasons) add(key, r);
+    }
   }
 
-  /** Finds what {@code inv} names and drops it (its notice is appended by the caller). */
-  private Future<Found> collect(Redis redis, Invalidation inv) {
-    Targets t = inv.targets();
-    Found found = new Found();
-    for (String k : t.keys()) {
-      found.add(k, "");
-      found.listed.add(k);
-    }
-    found.tags.addAll(t.tags());
-    Future<List<List<String>>> byTag = expandTags(redis, t.tags());
-    Future<List<String>> byPrefix = expandPrefixes(redis, t.prefixes());
-    return Future.all(byTag, byPrefix).compose(v -> {
-      List<List<String>> members = byTag.result();
-      for (int i = 0; i < t.tags().size(); i++) {
-        for (String k : members.get(i)) found.add(k, "t" + t.tags().get(i));
+  /**
+   * The drop of the requests {@code members} (of one kind) together: round after round, each key
+   * dropped once with every reason any of them has for it; a dependent found counts against the
+   * cascade limit of each request that reached its parent.
+   */
+  private final class Drop {
+    final Redis redis;
+    final List<Found> found;
+    final boolean soft;
+    final boolean cascade;
+    final Found merged = new Found();
+    final Map<String, Set<Integer>> owners = new LinkedHashMap<>();
+    final Map<String, ScriptReplies.Dropped> dropped = new java.util.HashMap<>();
+
+    Drop(Redis redis, List<Found> found, List<Integer> members, boolean soft, boolean cascade) {
+      this.redis = redis;
+      this.found = found;
+      this.soft = soft;
+      this.cascade = cascade;
+      for (int i : members) {
+        found.get(i).why.forEach((k, reasons) -> {
+          merged.merge(k, reasons);
+          owners.computeIfAbsent(k, x -> new LinkedHashSet<>()).add(i);
+        });
       }
-      for (String k : byPrefix.result()) found.add(k, "");
-      return dropRounds(redis, found, new ArrayList<>(found.why.keySet()), inv, 0);
-    }).map(truncated -> {
-      found.truncated = truncated;
-      return found;
-    });
+    }
+
+    Future<Void> run() {
+      return round(new ArrayList<>(merged.why.keySet()));
+    }
+
+    private Future<Void> round(List<String> batch) {
+      if (batch.isEmpty()) return Future.succeededFuture();
+      return drop(redis, batch, merged.why, soft, cascade).compose(answers -> {
+        dropped.putAll(answers);
+        for (String k : batch) for (int i : owners.get(k)) credit(i, k);
+        List<String> next = new ArrayList<>();
+        if (cascade) {
+          for (String parent : batch) {
+            for (String dep : answers.get(parent).dependents()) {
+              for (int i : List.copyOf(owners.get(parent))) reach(i, parent, dep, next);
+            }
+          }
+        }
+        return round(next);
+      });
+    }
+
+    /** Request {@code i} reaches {@code dep} as a dependent of {@code parent}, within its cascade limit. */
+    private void reach(int i, String parent, String dep, List<String> next) {
+      Found f = found.get(i);
+      if (f.why.containsKey(dep)) {
+        f.add(dep, "d" + parent);
+      } else if (f.cascaded >= maxCascade) {
+        f.truncated = true;
+        return;
+      } else {
+        f.add(dep, "d" + parent);
+        f.cascaded++;
+      }
+      owners.computeIfAbsent(dep, x -> new LinkedHashSet<>()).add(i);
+      boolean known = merged.why.containsKey(dep);
+      boolean newReason = !known || !(merged.why.get(dep).contains("") || merged.why.get(dep).contains("d" + parent));
+      merged.add(dep, "d" + parent);
+      if (!known) {
+        next.add(dep);
+      } else if (dropped.containsKey(dep)) {
+        // dropped in an earlier round: credit it, or drop it again when it was left (for a reason that no
+        // longer held, a filing it had left) and this is a new one
+        if (!dropped.get(dep).existed() && newReason && !next.contains(dep)) next.add(dep);
+        else credit(i, dep);
+      }
+    }
+
+    /** What dropping {@code key} found, in request {@code i}'s notice. */
+    private void credit(int i, String key) {
+      ScriptReplies.Dropped d = dropped.get(key);
+      Found f = found.get(i);
+      if (d.existed()) f.listed.add(key);
+      for (Object tag : new JsonArray(d.tagsJson())) f.tags.add(String.valueOf(tag));
+    }
   }
 
   /** Per tag, its members, after recording the invalidation. */
-  private Future<List<List<String>>> expandTags(Redis redis, List<String> tags) {
-    List<String> distinct = new ArrayList<>(new LinkedHashSet<>(tags));
-    Map<String, List<String>> members = new LinkedHashMap<>();
+  private Future<Map<String, List<String>>> expandTags(Redis redis, List<String> tags) {
+    Map<String, List<String>> members = new java.util.concurrent.ConcurrentHashMap<>();
     List<Future<?>> calls = new ArrayList<>();
-    for (List<String> g : group(distinct, tag -> RedisKeys.TAG.in(ns, tag))) {
-      List<String> keys = new ArrayList<>();
-      for (String tag : g) {
-        keys.add(RedisKeys.TAG.in(ns, tag));
-        keys.add(RedisKeys.TAG_INVALIDATED.in(ns, tag));
+    for (List<String> g : group(tags, tag -> RedisKeys.TAG.in(ns, tag))) {
+      for (List<String> c : chunks(g)) {
+        List<String> keys = new ArrayList<>();
+        for (String tag : c) {
+          keys.add(RedisKeys.TAG.in(ns, tag));
+          keys.add(RedisKeys.TAG_INVALIDATED.in(ns, tag));
+        }
+        calls.add(scripts.run(redis, Script.EXPAND, keys, List.of(Long.toString(leaseTtlMs))).onSuccess(r -> {
+          List<List<String>> each = ScriptReplies.lists(r);
+          for (int i = 0; i < c.size(); i++) members.put(c.get(i), each.get(i));
+        }));
       }
-      calls.add(scripts.run(redis, Script.EXPAND, keys, List.of(Long.toString(leaseTtlMs))).onSuccess(r -> {
-        List<List<String>> each = ScriptReplies.lists(r);
-        for (int i = 0; i < g.size(); i++) members.put(g.get(i), each.get(i));
-      }));
     }
-    return Future.all(calls).map(v -> tags.stream().map(tag -> members.getOrDefault(tag, List.of())).toList());
+    return Future.all(calls).map(v -> members);
   }
 
   /** The keys of every index shard that start with one of {@code prefixes}, after recording them. */
@@ -276,55 +379,24 @@ final class Steps {
     });
   }
 
-  /**
-   * Drops {@code batch}; with cascade, then the dependents it named that were not found before, round
-   * after round, at most {@code maxCascade} in all. Completes with whether the cascade was cut short.
-   */
-  private Future<Boolean> dropRounds(Redis redis, Found found, List<String> batch, Invalidation inv, int added) {
-    if (batch.isEmpty()) return Future.succeededFuture(false);
-    return drop(redis, found, batch, inv).compose(dropped -> {
-      List<String> next = new ArrayList<>();
-      int total = added;
-      boolean truncated = false;
-      for (int i = 0; i < batch.size() && !truncated; i++) {
-        ScriptReplies.Dropped d = dropped.get(batch.get(i));
-        if (d == null) continue;
-        for (String dep : d.dependents()) {
-          if (found.why.containsKey(dep)) {
-            found.add(dep, "d" + batch.get(i)); // known already: another reason, for a later round that has not run
-            continue;
-          }
-          if (total >= maxCascade) {
-            truncated = true;
-            break;
-          }
-          found.add(dep, "d" + batch.get(i));
-          next.add(dep);
-          total++;
-        }
-      }
-      if (truncated) return dropRounds(redis, found, next, inv, total).map(true);
-      return dropRounds(redis, found, next, inv, total);
-    });
-  }
-
-  /** drop.lua on {@code batch}, slot by slot; what each key's step answered, listed or not. */
-  private Future<Map<String, ScriptReplies.Dropped>> drop(Redis redis, Found found, List<String> batch, Invalidation inv) {
-    Map<String, ScriptReplies.Dropped> out = new LinkedHashMap<>();
+  /** drop.lua on {@code batch} with the reasons {@code why} gives, slot by slot; what each key's step answered. */
+  private Future<Map<String, ScriptReplies.Dropped>> drop(Redis redis, List<String> batch, Map<String, Set<String>> why,
+                                                          boolean soft, boolean cascade) {
+    Map<String, ScriptReplies.Dropped> out = new java.util.concurrent.ConcurrentHashMap<>();
     List<Future<?>> calls = new ArrayList<>();
     for (List<String> g : group(batch, k -> RedisKeys.value(ns, k))) {
       for (List<String> c : chunks(g)) {
         List<String> keys = new ArrayList<>(c.size() * 4);
         List<String> args = new ArrayList<>(c.size() + 2);
-        args.add(inv.soft() ? "1" : "0");
-        args.add(inv.cascade() ? "1" : "0");
+        args.add(soft ? "1" : "0");
+        args.add(cascade ? "1" : "0");
         for (String k : c) {
           keys.add(RedisKeys.value(ns, k));
           keys.add(RedisKeys.META.in(ns, k));
           keys.add(RedisKeys.LEASE.in(ns, k));
           keys.add(RedisKeys.DEPENDENTS.in(ns, k));
-          Set<String> why = found.why.get(k);
-          args.add(why.contains("") ? "" : String.join("\n", why));
+          Set<String> reasons = why.get(k);
+          args.add(reasons.contains("") ? "" : String.join("\n", reasons));
         }
         calls.add(scripts.run(redis, Script.DROP, keys, args).onSuccess(r -> {
           List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(r);
@@ -332,13 +404,6 @@ final class Steps {
         }));
       }
     }
-    return Future.all(calls).map(v -> {
-      for (String k : batch) { // in the batch's order, so the notice lists keys as they were found
-        ScriptReplies.Dropped d = out.get(k);
-        if (d.existed()) found.listed.add(k);
-        for (Object tag : new JsonArray(d.tagsJson())) found.tags.add(String.valueOf(tag));
-      }
-      return out;
-    });
+    return Future.all(calls).map(v -> out);
   }
 }

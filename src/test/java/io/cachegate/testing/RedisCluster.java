@@ -39,6 +39,10 @@ public final class RedisCluster implements AutoCloseable {
       }
       Await.until("every node to report cluster_state:ok", 30_000,
           () -> nodes.stream().allMatch(node -> info(node.port, "CLUSTER INFO").contains("cluster_state:ok")));
+      // and to know every replica as such (gossip may lag behind cluster_state:ok)
+      Await.until("every node to see " + masters * replicas + " replicas", 30_000, () -> nodes.stream().allMatch(node ->
+          info(node.port, "CLUSTER NODES").lines().filter(l -> l.split(" ").length > 2 && l.split(" ")[2].contains("slave")).count()
+              == (long) masters * replicas));
     } catch (IOException e) {
       close();
       throw new UncheckedIOException(e);
