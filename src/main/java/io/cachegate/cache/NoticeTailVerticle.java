@@ -56,6 +56,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   private boolean stopped;
   private RedisScripts scripts;
   private long lastBeat;
+  private long beatTimer = -1;
 
   public NoticeTailVerticle(GatewayConfig config, GatewayMetrics metrics, ClusterNodes nodes) {
     this.config = config;
@@ -82,6 +83,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
+    vertx.cancelTimer(beatTimer);
     return client.close();
   }
 
@@ -190,8 +192,17 @@ public final class NoticeTailVerticle extends VerticleBase {
    * not streamed yet. Throttled; on the pooled connection, since the tail's own one is blocked in XREAD.
    */
   private void beat() {
+    if (stopped || lastId == null) return;
     long now = System.currentTimeMillis();
-    if (now - lastBeat < BEAT_MS) return;
+    if (now - lastBeat < BEAT_MS) {
+      // a trailing beat, so the last position of a burst is reported within BEAT_MS, not after the
+      // next XREAD returns (up to BLOCK_MS later): the trim waits for it
+      if (beatTimer < 0 && !stopped) beatTimer = vertx.setTimer(BEAT_MS - (now - lastBeat), t -> {
+        beatTimer = -1;
+        beat();
+      });
+      return;
+    }
     lastBeat = now;
     String ms = lastId.substring(0, lastId.indexOf('-'));
     String ns = config.redis().namespace();
