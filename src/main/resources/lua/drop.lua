@@ -3,11 +3,11 @@
 -- ARGV: soft ('1'/'0'), cascade ('1'/'0'), then per entry why it is invalidated: '' (named, or by a
 -- prefix: always), or lines 't<tag>' / 'd<key>' (found in that tag's or key's filing: only while the
 -- entry's own bookkeeping still lists that tag or dependency, since an old filing is never removed)
--- Removes each entry (soft: marks it stale) and voids its lease. replies one {existed, tags (JSON),
--- dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its zset
+-- Removes each entry (soft: marks it stale) and voids its lease. replies one {existed, tags (JSON, ''
+-- for none), dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its zset
 local soft, cascade = ARGV[1] == '1', ARGV[2] == '1'
 local now = now_ms()
-local out = {}
+local out, dels = {}, {}
 for i = 1, #KEYS / 4 do
   local value_key, meta_key, lease_key, dependents_key = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
   local why = ARGV[i + 2]
@@ -23,18 +23,20 @@ for i = 1, #KEYS / 4 do
       if valid then break end
     end
   end
-  local existed, tags, dependents = 0, '[]', {}
+  local existed, tags, dependents = 0, '', {}
   if valid then
-    redis.call('DEL', lease_key) -- a fill or refresh begun before this change must not land
+    dels[#dels + 1] = lease_key -- a fill or refresh begun before this change must not land
     existed = redis.call('EXISTS', value_key)
-    tags = m[1] or '[]'
+    if m[1] and m[1] ~= '[]' then tags = m[1] end
     if soft then
       if existed == 1 then redis.call('HSET', meta_key, 'stale', '1') end
     else
-      redis.call('DEL', value_key, meta_key)
+      dels[#dels + 1] = value_key
+      if m[1] or m[2] then dels[#dels + 1] = meta_key end
     end
     if cascade then dependents = redis.call('ZRANGEBYSCORE', dependents_key, now, '+inf') end
   end
   out[i] = {existed, tags, dependents}
 end
+if #dels > 0 then redis.call('DEL', unpack(dels)) end
 return out

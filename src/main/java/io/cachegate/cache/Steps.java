@@ -338,7 +338,7 @@ final class Steps {
       ScriptReplies.Dropped d = dropped.get(key);
       Found f = found.get(i);
       if (d.existed()) f.listed.add(key);
-      for (Object tag : new JsonArray(d.tagsJson())) f.tags.add(String.valueOf(tag));
+      if (!d.tagsJson().isEmpty()) for (Object tag : new JsonArray(d.tagsJson())) f.tags.add(String.valueOf(tag));
     }
   }
 
