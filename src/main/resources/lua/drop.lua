@@ -26,12 +26,12 @@ for i = 1, #KEYS / 4 do
   local existed, tags, dependents = 0, '', {}
   if valid then
     dels[#dels + 1] = lease_key -- a fill or refresh begun before this change must not land
-    existed = redis.call('EXISTS', value_key)
     if m[1] and m[1] ~= '[]' then tags = m[1] end
     if soft then
+      existed = redis.call('EXISTS', value_key)
       if existed == 1 then redis.call('HSET', meta_key, 'stale', '1') end
     else
-      dels[#dels + 1] = value_key
+      existed = redis.call('DEL', value_key)
       if m[1] or m[2] then dels[#dels + 1] = meta_key end
     end
     if cascade then dependents = redis.call('ZRANGEBYSCORE', dependents_key, now, '+inf') end

@@ -45,7 +45,10 @@ public final class RedisFactory {
     options
         // RESP2: replies keep the array shapes the scripts and XREAD parsing expect
         .setPreferredProtocolVersion(ProtocolVersion.RESP2)
-        .setMaxPoolSize(poolSize)
+        // a cluster client also takes a pooled connection to fetch the topology (every second, and on
+        // MOVED): two more than its connections hold, or the fetch waits for ever behind them (the notice
+        // tail's XREAD stalled so, its pool of 2 held by its read and its beat connection)
+        .setMaxPoolSize(cfg.cluster() ? poolSize + 2 : poolSize)
         .setPoolName(name)
         .setMaxPoolWaiting(poolSize * 256)
         .setMaxWaitingHandlers(4096)
