@@ -127,6 +127,7 @@ public final class CacheVerticle extends VerticleBase {
     }
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> housekeeping ? checkMode() : Future.succeededFuture())
+        .compose(v -> housekeeping && !config.redis().cluster() ? dropPreviousLayout() : Future.succeededFuture())
         .compose(v -> health())
         .onSuccess(h -> {
           if (!h.up()) log.warn("Redis is not reachable yet ({}); serving 503 until it is", h.details());
@@ -154,6 +155,50 @@ public final class CacheVerticle extends VerticleBase {
                 + " is not a Redis Cluster node (cluster_enabled:0); set redis.mode: standalone"));
           }
           return Future.succeededFuture();
+        });
+  }
+
+  /** The bookkeeping keys of the layout before Redis Cluster support (one Redis only), under the namespace. */
+  static final List<String> PREVIOUS_LAYOUT = List.of("cg:k", "cg:x", "cg:ver", "cg:notices", "cg:trimmed", "cg:epoch",
+      "cg:tails", "cg:tailbeat", "cg:ti", "cg:pi");
+
+  /**
+   * An upgrade from the previous layout: the entries it wrote are filed where this version does not
+   * look (their tags, dependencies and prefix index under other names), so a later invalidation would
+   * miss them. Their values are only a cache: they are deleted, with their bookkeeping (the live-key
+   * index lists them all), and then the old keys; its tag and dependency sets expire on their own.
+   * Clients resuming from an old notice get {@code reset} (the new notice log does not hold it).
+   */
+  private Future<Void> dropPreviousLayout() {
+    String live = ns + "cg:k";
+    return redis.send(Request.cmd(Command.EXISTS).arg(live).arg(ns + "cg:notices")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .transform(ar -> {
+          if (ar.failed() || ar.result().toInteger() == 0) return Future.<Void>succeededFuture(); // nothing of it, or no Redis yet
+          log.warn("Redis holds entries of the previous cachegate layout (namespace '{}'); deleting them (a cache: they refill) "
+              + "so that no invalidation misses them", ns);
+          return dropPrevious(live, 0).compose(n -> {
+            Request del = Request.cmd(Command.DEL);
+            PREVIOUS_LAYOUT.forEach(k -> del.arg(ns + k));
+            log.info("deleted {} entries of the previous layout", n);
+            return redis.send(del).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS).<Void>mapEmpty();
+          });
+        });
+  }
+
+  /** Deletes the previous layout's entries 500 at a time, in the order of its live-key index. */
+  private Future<Long> dropPrevious(String live, long done) {
+    return redis.send(Request.cmd(Command.ZRANGE).arg(live).arg(0).arg(499)).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(keys -> {
+          if (keys.size() == 0) return Future.succeededFuture(done);
+          Request del = Request.cmd(Command.DEL);
+          Request forget = Request.cmd(Command.ZREM).arg(live);
+          for (Response k : keys) {
+            String key = k.toString();
+            del.arg(ns + key).arg(ns + "cg:m:" + key).arg(ns + "cg:l:" + key).arg(ns + "cg:co:" + key);
+            forget.arg(key);
+          }
+          return redis.send(del).compose(x -> redis.send(forget)).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+              .compose(x -> dropPrevious(live, done + keys.size()));
         });
   }
 
