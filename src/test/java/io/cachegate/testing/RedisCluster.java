@@ -20,28 +20,58 @@ public final class RedisCluster implements AutoCloseable {
 
   public final List<RedisServerProcess> nodes = new ArrayList<>();
 
+  private final List<String> cli;  // redis-cli's connection options (TLS and the ACL user), empty for a plain cluster
+  private final String urlPrefix;
+
   public RedisCluster(int masters, int replicas) {
+    this(masters, replicas, List.of(), List.of(), "redis://");
+  }
+
+  /**
+   * A cluster that speaks TLS only, clients and bus and replication alike (the certificate of
+   * {@code certs}, which names localhost and 127.0.0.1), and whose only user is the ACL user
+   * {@code user}: the shape of a managed cluster.
+   */
+  public static RedisCluster tls(int masters, int replicas, TestCerts certs, String user, String password) {
+    List<String> config = List.of("port 0", "tls-cluster yes", "tls-replication yes", "tls-cert-file " + certs.serverCert,
+        "tls-key-file " + certs.serverKey, "tls-ca-cert-file " + certs.ca, "tls-auth-clients no", "user default off",
+        "user " + user + " on >" + password + " ~* &* +@all", "masteruser " + user, "masterauth " + password);
+    List<String> cli = List.of("--tls", "--cacert", certs.ca.toString(), "--user", user, "--pass", password, "--no-auth-warning");
+    return new RedisCluster(masters, replicas, config, cli, "rediss://" + user + ":" + password + "@");
+  }
+
+  private RedisCluster(int masters, int replicas, List<String> extra, List<String> cli, String urlPrefix) {
+    this.cli = cli;
+    this.urlPrefix = urlPrefix;
     try {
       int n = masters * (1 + replicas);
       for (int i = 0; i < n; i++) {
         int port = RedisServerProcess.freePort();
-        nodes.add(new RedisServerProcess(port, List.of("cluster-enabled yes", "cluster-config-file nodes.conf",
-            "cluster-port " + RedisServerProcess.freePort(), "cluster-node-timeout 2000")));
+        List<String> lines = new ArrayList<>(List.of("cluster-enabled yes", "cluster-config-file nodes.conf",
+            "cluster-port " + RedisServerProcess.freePort(), "cluster-node-timeout 2000"));
+        if (!extra.isEmpty()) lines.add("tls-port " + port);
+        lines.addAll(extra);
+        nodes.add(new RedisServerProcess(port, lines));
       }
-      List<String> cmd = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
+      List<String> cmd = new ArrayList<>(List.of("redis-cli"));
+      cmd.addAll(cli);
+      cmd.addAll(List.of("--cluster", "create"));
       for (RedisServerProcess node : nodes) cmd.add("127.0.0.1:" + node.port);
       cmd.addAll(List.of("--cluster-replicas", Integer.toString(replicas), "--cluster-yes"));
-      Process create = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(create.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!create.waitFor(60, TimeUnit.SECONDS) || create.exitValue() != 0) {
+      java.nio.file.Path log = java.nio.file.Files.createTempFile("cachegate-cluster-create", ".log");
+      Process create = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      boolean exited = create.waitFor(60, TimeUnit.SECONDS); // bounded: a cluster that never joins must not hang the run
+      String out = java.nio.file.Files.readString(log);
+      java.nio.file.Files.deleteIfExists(log);
+      if (!exited || create.exitValue() != 0) {
         create.destroyForcibly();
-        throw new IllegalStateException("redis-cli --cluster create failed:\n" + out);
+        throw new IllegalStateException("redis-cli --cluster create " + (exited ? "failed" : "did not finish in 60 s") + ":\n" + out);
       }
       Await.until("every node to report cluster_state:ok", 30_000,
-          () -> nodes.stream().allMatch(node -> info(node.port, "CLUSTER INFO").contains("cluster_state:ok")));
+          () -> nodes.stream().allMatch(node -> ask(node.port, "CLUSTER INFO").contains("cluster_state:ok")));
       // and to know every replica as such (gossip may lag behind cluster_state:ok)
       Await.until("every node to see " + masters * replicas + " replicas", 30_000, () -> nodes.stream().allMatch(node ->
-          info(node.port, "CLUSTER NODES").lines().filter(l -> l.split(" ").length > 2 && l.split(" ")[2].contains("slave")).count()
+          ask(node.port, "CLUSTER NODES").lines().filter(l -> l.split(" ").length > 2 && l.split(" ")[2].contains("slave")).count()
               == (long) masters * replicas));
     } catch (IOException e) {
       close();
@@ -56,9 +86,27 @@ public final class RedisCluster implements AutoCloseable {
     }
   }
 
-  /** A URL naming one live node (a cluster client discovers the others). */
+  /** A URL naming one live node (a cluster client discovers the others), with the user for a TLS cluster. */
   public String url() {
-    return nodes.stream().filter(RedisServerProcess::alive).findFirst().orElseThrow().url();
+    return urlPrefix + "127.0.0.1:" + nodes.stream().filter(RedisServerProcess::alive).findFirst().orElseThrow().port;
+  }
+
+  /** A reply as text: over a plain socket, or through redis-cli with TLS and the user; "" when it fails. */
+  public String ask(int port, String inline) {
+    if (cli.isEmpty()) return info(port, inline);
+    List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+    cmd.addAll(cli);
+    cmd.addAll(List.of(inline.split(" ")));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? out : "";
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
   }
 
   /** A bulk-string reply of an inline command (CLUSTER INFO, INFO replication), over a plain socket. */
@@ -121,7 +169,7 @@ public final class RedisCluster implements AutoCloseable {
 
   private List<String> clusterNodes() {
     for (RedisServerProcess n : nodes) {
-      String text = info(n.port, "CLUSTER NODES");
+      String text = ask(n.port, "CLUSTER NODES");
       if (text.contains("myself")) return text.lines().filter(l -> !l.isBlank()).toList();
     }
     throw new IllegalStateException("no node answers CLUSTER NODES");

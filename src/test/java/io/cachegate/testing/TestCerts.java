@@ -79,7 +79,7 @@ public final class TestCerts implements AutoCloseable {
         "-keyout", key.toString(), "-out", csr.toString(), "-subj", "/CN=" + cn);
     privateKey(key);
     Files.writeString(ext, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-        + "extendedKeyUsage=serverAuth\nsubjectAltName=" + san + "\n", StandardCharsets.US_ASCII);
+        + "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=" + san + "\n", StandardCharsets.US_ASCII);
     openssl("x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", dir.resolve("ca.key").toString(),
         "-set_serial", Long.toString(System.nanoTime() & Long.MAX_VALUE), "-days", "2", "-extfile", ext.toString(),
         "-out", dir.resolve(name + ".pem").toString());
