@@ -284,10 +284,11 @@ public final class CacheVerticle extends VerticleBase {
                 .map(Suggestion::key).toList())
         : Future.succeededFuture(cmd.dependsOn());
     long ttlMs = ttlSeconds * 1000;
+    RedisKeys.Entry entry = RedisKeys.entry(ns, cmd.key());
     // first filed under its tags, dependencies and index shard, then written (Steps explains the order)
     return deps.compose(dependsOn -> steps.file(redis, cmd.key(), cmd.tags(), dependsOn, ttlMs, leaseIssued(cmd.lease()))
-        .compose(filed -> scripts.run(redis, Script.WRITE, List.of(RedisKeys.value(ns, cmd.key()), RedisKeys.META.in(ns, cmd.key()),
-                    RedisKeys.LEASE.in(ns, cmd.key()), RedisKeys.VERSION.in(ns, cmd.key())),
+        .compose(filed -> scripts.run(redis, Script.WRITE, List.of(entry.value(), entry.of(RedisKeys.META), entry.of(RedisKeys.LEASE),
+                    entry.of(RedisKeys.VERSION)),
                 List.of(cmd.valueJson(), Long.toString(ttlMs), new JsonArray(cmd.tags()).encode(), new JsonArray(dependsOn).encode(),
                     cmd.sliding() ? "1" : "0", cmd.ifVersion() == null ? "" : cmd.ifVersion(), cmd.lease() == null ? "" : cmd.lease(),
                     cmd.type() == null ? "" : cmd.type(), Long.toString(cmd.computeMs()), filed ? "0" : "1"))
@@ -315,7 +316,8 @@ public final class CacheVerticle extends VerticleBase {
   private Future<GetResult> get(GetQuery q) {
     byte[] token = new byte[16];
     random.nextBytes(token);
-    List<String> keys = List.of(RedisKeys.value(ns, q.key()), RedisKeys.META.in(ns, q.key()), RedisKeys.LEASE.in(ns, q.key()));
+    RedisKeys.Entry entry = RedisKeys.entry(ns, q.key());
+    List<String> keys = List.of(entry.value(), entry.of(RedisKeys.META), entry.of(RedisKeys.LEASE));
     List<String> args = List.of(q.lease() ? "1" : "0", Long.toString(config.cache().leaseTtlMs()), HexFormat.of().formatHex(token));
     return scripts.run(redis, Script.GET, keys, args).compose(res -> {
       ScriptReplies.Get r = ScriptReplies.Get.parse(res);
@@ -407,7 +409,7 @@ public final class CacheVerticle extends VerticleBase {
     List<String> distinct = keys.stream().distinct().toList();
     String all = new JsonArray(distinct).encode();
     List<Future<Response>> calls = new ArrayList<>();
-    for (List<String> g : steps.group(distinct, k -> RedisKeys.COACCESS.in(ns, k))) {
+    for (List<String> g : steps.group(distinct, k -> RedisKeys.entry(ns, k).slot())) {
       calls.add(scripts.run(redis, Script.COACCESS, g.stream().map(k -> RedisKeys.COACCESS.in(ns, k)).toList(),
           List.of(Long.toString(config.cache().coAccessTtlMs()), Integer.toString(config.cache().coAccessKeep()),
               new JsonArray(g).encode(), all)));
@@ -424,7 +426,8 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<MetaResult> meta(MetaQuery q) {
-    return scripts.run(redis, Script.META, List.of(RedisKeys.value(ns, q.key()), RedisKeys.META.in(ns, q.key()), RedisKeys.DEPENDENTS.in(ns, q.key())), List.of()).compose(res -> {
+    RedisKeys.Entry entry = RedisKeys.entry(ns, q.key());
+    return scripts.run(redis, Script.META, List.of(entry.value(), entry.of(RedisKeys.META), entry.of(RedisKeys.DEPENDENTS)), List.of()).compose(res -> {
       ScriptReplies.Meta m = ScriptReplies.Meta.parse(res);
       if (!m.found()) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
       return steps.verify(redis, m.dependents(), "deps", q.key()).map(dependents ->
@@ -462,18 +465,16 @@ public final class CacheVerticle extends VerticleBase {
   private Future<Health> health() {
     if (!up) return Future.succeededFuture(new Health("redis", false, new JsonObject().put("error", lastError)));
     return ping()
-        .compose(r -> config.redis().cluster() ? clusterState() : Future.succeededFuture(new JsonObject()))
+        // a cluster is up when a node says cluster_state:ok (every slot served); the known nodes are refreshed
+        .compose(r -> config.redis().cluster() ? nodes.check(redis, config.redis().commandTimeoutMs()) : Future.succeededFuture(new JsonObject()))
         .map(details -> new Health("redis", true, details))
         .otherwise(err -> {
-          if (err instanceof ClusterNodes.NotServing ns) return new Health("redis", false, new JsonObject().put("error", ns.getMessage()));
+          if (err instanceof ClusterNodes.NotServing notServing) {
+            return new Health("redis", false, new JsonObject().put("error", notServing.getMessage()));
+          }
           down(err);
           return new Health("redis", false, new JsonObject().put("error", ConnectionErrors.explain(endpoint, err)));
         });
-  }
-
-  /** A cluster is up when a node says cluster_state:ok (every slot served); refreshes the known nodes. */
-  private Future<JsonObject> clusterState() {
-    return nodes.check(redis, config.redis().commandTimeoutMs());
   }
 
   private Future<Response> ping() {

@@ -36,8 +36,7 @@ public final class RedisKeys {
     /** The key of {@code member} (an entry's key, or a tag) in namespace {@code ns}. */
     public String in(String ns, String member) {
       return switch (placement) {
-        case ENTRY -> ns + name + "{" + SlotTags.tag(SlotTags.slot(ns + member)) + "}:" + member;
-        case SLOT -> ns + name + "{" + SlotTags.tag(SlotTags.slot(ns + member)) + "}";
+        case ENTRY, SLOT -> entry(ns, member).of(this);
         case TAG -> ns + name + "{" + SlotTags.tag(SlotTags.slot(member)) + "}:" + member;
         case SHARD -> shard(ns, shardOf(ns, member));
         case GLOBAL -> throw new IllegalStateException(name + " is one key: no member");
@@ -87,6 +86,32 @@ public final class RedisKeys {
   /** Every key of the schema (besides the entries' values, stored under their own names). */
   public static final List<Key> ALL = List.of(META, LEASE, COACCESS, DEPENDENTS, VERSION, TAG, TAG_INVALIDATED, LIVE, EXPIRY,
       PREFIXES_INVALIDATED, NOTICES, TRIMMED, EPOCH, TAILS, TAILBEAT);
+
+  /**
+   * The keys of one entry, its slot found once: every {@link Placement#ENTRY} and {@link Placement#SLOT}
+   * key of it is spelled here ({@link Key#in} too), with one CRC16 for all of them.
+   */
+  public record Entry(String ns, String key, int slot) {
+    /** Its value, under the key's own name. */
+    public String value() {
+      return ns + key;
+    }
+
+    /** Its {@code k} (placed per entry or per slot). */
+    public String of(Key k) {
+      String tag = "{" + SlotTags.tag(slot) + "}";
+      return switch (k.placement()) {
+        case ENTRY -> ns + k.name() + tag + ":" + key;
+        case SLOT -> ns + k.name() + tag;
+        default -> throw new IllegalStateException(k.name() + " is not placed by entry");
+      };
+    }
+  }
+
+  /** The keys of entry {@code key} in namespace {@code ns}. */
+  public static Entry entry(String ns, String key) {
+    return new Entry(ns, key, SlotTags.slot(ns + key));
+  }
 
   /** An entry's value: under the key's own name (applications read it with a plain GET). */
   public static String value(String ns, String key) {

@@ -16,7 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * The operations that touch keys of several slots, as ordered steps of one script per slot. The same
@@ -67,12 +67,19 @@ final class Steps {
     this.leaseMarginMs = cluster ? CLUSTER_LEASE_MARGIN_MS : 0;
   }
 
-  /** Items by the slot of their key (one group on one Redis), in their order. */
-  <T> List<List<T>> group(List<T> items, Function<T, String> fullKey) {
+  /** Items by their slot (one group on one Redis, where {@code slotOf} is not called), in their order. */
+  <T> List<List<T>> group(List<T> items, ToIntFunction<T> slotOf) {
     if (!cluster) return items.isEmpty() ? List.of() : List.of(items);
     Map<Integer, List<T>> by = new LinkedHashMap<>();
-    for (T t : items) by.computeIfAbsent(SlotTags.slot(fullKey.apply(t)), s -> new ArrayList<>()).add(t);
+    for (T t : items) by.computeIfAbsent(slotOf.applyAsInt(t), s -> new ArrayList<>()).add(t);
     return new ArrayList<>(by.values());
+  }
+
+  /** Each key's entry (its slot found once). */
+  private List<RedisKeys.Entry> entries(List<String> keys) {
+    List<RedisKeys.Entry> out = new ArrayList<>(keys.size());
+    for (String k : keys) out.add(RedisKeys.entry(ns, k));
+    return out;
   }
 
   private static <T> List<List<T>> chunks(List<T> items) {
@@ -83,8 +90,25 @@ final class Steps {
 
   // ---- PUT ----
 
-  /** One place a key is filed: its kind letter (file.lua) and its keys. */
+  /** One place a key is filed: its kind letter (file.lua, renew.lua) and its keys. */
   private record Filing(char kind, List<String> keys) {}
+
+  /** {@code script} once per slot of {@code filings}: their keys, then ARGV {@code args} and their kind letters. */
+  private List<Future<Response>> perSlot(Redis redis, Script script, List<Filing> filings, List<String> args) {
+    List<Future<Response>> calls = new ArrayList<>();
+    for (List<Filing> g : group(filings, f -> SlotTags.slot(f.keys().get(0)))) {
+      List<String> keys = new ArrayList<>();
+      StringBuilder kinds = new StringBuilder();
+      for (Filing f : g) {
+        keys.addAll(f.keys());
+        kinds.append(f.kind());
+      }
+      List<String> argv = new ArrayList<>(args);
+      argv.add(kinds.toString());
+      calls.add(scripts.run(redis, script, keys, argv));
+    }
+    return calls;
+  }
 
   /**
    * Files {@code key} under its tags, dependencies and index shard; false when a lease issued at
@@ -97,17 +121,8 @@ final class Steps {
     int shard = RedisKeys.shardOf(ns, key);
     filings.add(new Filing('s', List.of(RedisKeys.LIVE.shard(ns, shard), RedisKeys.EXPIRY.shard(ns, shard),
         RedisKeys.PREFIXES_INVALIDATED.shard(ns, shard))));
-    List<Future<Response>> calls = new ArrayList<>();
-    for (List<Filing> g : group(filings, f -> f.keys().get(0))) {
-      List<String> keys = new ArrayList<>();
-      StringBuilder kinds = new StringBuilder();
-      for (Filing f : g) {
-        keys.addAll(f.keys());
-        kinds.append(f.kind());
-      }
-      calls.add(scripts.run(redis, Script.FILE, keys, List.of(key, Long.toString(ttlMs), issuedMs == null ? "" : issuedMs.toString(),
-          Long.toString(SCORE_MARGIN_MS), Long.toString(leaseMarginMs), kinds.toString())));
-    }
+    List<Future<Response>> calls = perSlot(redis, Script.FILE, filings, List.of(key, Long.toString(ttlMs),
+        issuedMs == null ? "" : issuedMs.toString(), Long.toString(SCORE_MARGIN_MS), Long.toString(leaseMarginMs)));
     return Future.all(calls).map(all -> calls.stream().allMatch(c -> c.result().toInteger() == 1));
   }
 
@@ -122,17 +137,8 @@ final class Steps {
     for (Object t : new JsonArray(tagsJson)) filings.add(new Filing('z', List.of(RedisKeys.TAG.in(ns, String.valueOf(t)))));
     for (Object d : new JsonArray(depsJson)) filings.add(new Filing('z', List.of(RedisKeys.DEPENDENTS.in(ns, String.valueOf(d)))));
     filings.add(new Filing('x', List.of(RedisKeys.EXPIRY.in(ns, key))));
-    List<Future<Response>> calls = new ArrayList<>();
-    for (List<Filing> g : group(filings, f -> f.keys().get(0))) {
-      StringBuilder kinds = new StringBuilder();
-      List<String> keys = new ArrayList<>();
-      for (Filing f : g) {
-        keys.addAll(f.keys());
-        kinds.append(f.kind());
-      }
-      calls.add(scripts.run(redis, Script.RENEW, keys, List.of(key, Long.toString(ttlMs), Long.toString(SCORE_MARGIN_MS), kinds.toString())));
-    }
-    return Future.all(calls).mapEmpty();
+    return Future.all(perSlot(redis, Script.RENEW, filings, List.of(key, Long.toString(ttlMs), Long.toString(SCORE_MARGIN_MS))))
+        .mapEmpty();
   }
 
   // ---- reading a filing ----
@@ -143,15 +149,15 @@ final class Steps {
    */
   Future<List<String>> verify(Redis redis, List<String> candidates, String field, String name) {
     List<Future<List<String>>> calls = new ArrayList<>();
-    for (List<String> g : group(candidates, k -> RedisKeys.value(ns, k))) {
-      for (List<String> c : chunks(g)) {
+    for (List<RedisKeys.Entry> g : group(entries(candidates), RedisKeys.Entry::slot)) {
+      for (List<RedisKeys.Entry> c : chunks(g)) {
         List<String> keys = new ArrayList<>(c.size() * 2);
-        for (String k : c) {
-          keys.add(RedisKeys.value(ns, k));
-          keys.add(RedisKeys.META.in(ns, k));
+        for (RedisKeys.Entry e : c) {
+          keys.add(e.value());
+          keys.add(e.of(RedisKeys.META));
         }
         calls.add(scripts.run(redis, Script.VERIFY, keys, List.of(field, name))
-            .map(r -> ScriptReplies.positions(r).stream().map(i -> c.get(i - 1)).toList()));
+            .map(r -> ScriptReplies.positions(r).stream().map(i -> c.get(i - 1).key()).toList()));
       }
     }
     return Future.all(calls).map(all -> {
@@ -346,7 +352,7 @@ final class Steps {
   private Future<Map<String, List<String>>> expandTags(Redis redis, List<String> tags) {
     Map<String, List<String>> members = new java.util.concurrent.ConcurrentHashMap<>();
     List<Future<?>> calls = new ArrayList<>();
-    for (List<String> g : group(tags, tag -> RedisKeys.TAG.in(ns, tag))) {
+    for (List<String> g : group(tags, tag -> SlotTags.slot(RedisKeys.TAG.in(ns, tag)))) {
       for (List<String> c : chunks(g)) {
         List<String> keys = new ArrayList<>();
         for (String tag : c) {
@@ -384,23 +390,23 @@ final class Steps {
                                                           boolean soft, boolean cascade) {
     Map<String, ScriptReplies.Dropped> out = new java.util.concurrent.ConcurrentHashMap<>();
     List<Future<?>> calls = new ArrayList<>();
-    for (List<String> g : group(batch, k -> RedisKeys.value(ns, k))) {
-      for (List<String> c : chunks(g)) {
+    for (List<RedisKeys.Entry> g : group(entries(batch), RedisKeys.Entry::slot)) {
+      for (List<RedisKeys.Entry> c : chunks(g)) {
         List<String> keys = new ArrayList<>(c.size() * 4);
         List<String> args = new ArrayList<>(c.size() + 2);
         args.add(soft ? "1" : "0");
         args.add(cascade ? "1" : "0");
-        for (String k : c) {
-          keys.add(RedisKeys.value(ns, k));
-          keys.add(RedisKeys.META.in(ns, k));
-          keys.add(RedisKeys.LEASE.in(ns, k));
-          keys.add(RedisKeys.DEPENDENTS.in(ns, k));
-          Set<String> reasons = why.get(k);
+        for (RedisKeys.Entry e : c) {
+          keys.add(e.value());
+          keys.add(e.of(RedisKeys.META));
+          keys.add(e.of(RedisKeys.LEASE));
+          keys.add(e.of(RedisKeys.DEPENDENTS));
+          Set<String> reasons = why.get(e.key());
           args.add(reasons.contains("") ? "" : String.join("\n", reasons));
         }
         calls.add(scripts.run(redis, Script.DROP, keys, args).onSuccess(r -> {
           List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(r);
-          for (int i = 0; i < c.size(); i++) out.put(c.get(i), d.get(i));
+          for (int i = 0; i < c.size(); i++) out.put(c.get(i).key(), d.get(i));
         }));
       }
     }
