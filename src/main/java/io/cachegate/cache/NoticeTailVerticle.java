@@ -94,12 +94,13 @@ public final class NoticeTailVerticle extends VerticleBase {
         .compose(c -> {
           conn = c;
           c.exceptionHandler(err -> log.debug("notice tail connection error: {}", err.getMessage()));
+          String own = lastId == null ? "0-0" : lastId; // is this tail's last entry still there (a failover may lose it)
           return c.batch(java.util.List.of(
               Request.cmd(Command.SET).arg(epochKey).arg(UUID.randomUUID().toString()).arg("NX"),
               Request.cmd(Command.GET).arg(epochKey),
               Request.cmd(Command.XREVRANGE).arg(streamKey).arg("+").arg("-").arg("COUNT").arg(1),
               Request.cmd(Command.GET).arg(trimmedKey),
-              Request.cmd(Command.XRANGE).arg(streamKey).arg(lastId == null ? "0-0" : lastId).arg(lastId == null ? "0-0" : lastId)))
+              Request.cmd(Command.XRANGE).arg(streamKey).arg(own).arg(own)))
               .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
         })
         .map(rs -> {
@@ -197,7 +198,7 @@ public final class NoticeTailVerticle extends VerticleBase {
     if (now - lastBeat < BEAT_MS) {
       // a trailing beat, so the last position of a burst is reported within BEAT_MS, not after the
       // next XREAD returns (up to BLOCK_MS later): the trim waits for it
-      if (beatTimer < 0 && !stopped) beatTimer = vertx.setTimer(BEAT_MS - (now - lastBeat), t -> {
+      if (beatTimer < 0) beatTimer = vertx.setTimer(BEAT_MS - (now - lastBeat), t -> {
         beatTimer = -1;
         beat();
       });

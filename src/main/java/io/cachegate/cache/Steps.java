@@ -244,20 +244,12 @@ final class Steps {
     int cascaded;
     boolean truncated;
 
-    /** Adds {@code key} for {@code reason} ("" = unconditionally); true when it is new. */
-    boolean add(String key, String reason) {
-      Set<String> r = why.get(key);
-      if (r == null) {
-        r = new LinkedHashSet<>();
-        r.add(reason);
-        why.put(key, r);
-        return true;
-      }
-      if (!r.contains("")) {
-        if (reason.isEmpty()) r.clear();
-        r.add(reason);
-      }
-      return false;
+    /** Adds {@code key} for {@code reason} ("" = unconditionally, which replaces every other reason). */
+    void add(String key, String reason) {
+      Set<String> r = why.computeIfAbsent(key, k -> new LinkedHashSet<>());
+      if (r.contains("")) return;
+      if (reason.isEmpty()) r.clear();
+      r.add(reason);
     }
 
     void merge(String key, Set<String> reasons) {
