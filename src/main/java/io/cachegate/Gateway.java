@@ -2,6 +2,7 @@ package io.cachegate;
 
 import io.cachegate.api.Guards;
 import io.cachegate.api.HttpVerticle;
+import io.cachegate.auth.JwksVerticle;
 import io.cachegate.bus.LocalCodec;
 import io.cachegate.cache.AdaptiveTtl;
 import io.cachegate.cache.CacheVerticle;
@@ -81,6 +82,9 @@ public final class Gateway {
         .compose(v -> g.deployCache())
         .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics, g.clusterNodes), 1))
         .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics, g.captureStats), 1) : Future.succeededFuture())
+        .compose(v -> config.auth().jwksUrl().isEmpty() ? Future.<Void>succeededFuture()
+            : g.deploy(() -> new JwksVerticle(g.guards.tokens(), metrics, config.auth().jwksCaFile(),
+                config.auth().jwksRefreshSeconds(), config.auth().jwksMinRefreshSeconds()), 1))
         .compose(v -> g.deployHttp())
         .map(g)
         .recover(err -> {

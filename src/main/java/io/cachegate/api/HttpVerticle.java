@@ -6,7 +6,6 @@ import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.capture.CaptureStats;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.stream.StreamStats;
-import io.cachegate.auth.Jwt;
 import io.cachegate.auth.StreamGrant;
 import io.cachegate.stream.StreamHub;
 import io.vertx.core.Future;
@@ -115,12 +114,16 @@ public final class HttpVerticle extends VerticleBase {
     if (origin != null && !originAllowed(origin, ctx.request().getHeader(HttpHeaders.HOST))) {
       throw new ApiError(ErrorCode.ORIGIN_NOT_ALLOWED, "origin " + origin + " may not open the stream (stream.allowedOrigins)");
     }
-    StreamGrant grant = authorize(ctx);
+    authorize(ctx).onSuccess(grant -> upgrade(ctx, grant)).onFailure(ctx::fail);
+  }
+
+  private void upgrade(RoutingContext ctx, StreamGrant grant) {
     String address = ctx.request().remoteAddress().hostAddress();
     if (!guards.sockets().acquire(address)) {
       ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
-      throw new ApiError(ErrorCode.TOO_MANY_SOCKETS, "this address already has " + config.limits().maxSocketsPerAddress()
-          + " open streams (stream.maxSocketsPerAddress)");
+      ctx.fail(new ApiError(ErrorCode.TOO_MANY_SOCKETS, "this address already has " + config.limits().maxSocketsPerAddress()
+          + " open streams (stream.maxSocketsPerAddress)"));
+      return;
     }
     ctx.request().toWebSocket()
         .onSuccess(ws -> hub.accept(ws, grant, () -> guards.sockets().release(address)))
@@ -154,28 +157,25 @@ public final class HttpVerticle extends VerticleBase {
     }
   }
 
-  /** An API key with the read scope (everything), a stream token (its cg claim), or everything with auth off. */
-  private StreamGrant authorize(RoutingContext ctx) {
-    if (!guards.auth().enabled()) return StreamGrant.ALL;
+  /**
+   * An API key with the read scope (everything), a JWT (its scope claim, {@code auth.jwt.claim}), or
+   * everything with auth off. Synchronous but for a token whose key must first be fetched.
+   */
+  private Future<StreamGrant> authorize(RoutingContext ctx) {
+    if (!guards.auth().enabled()) return Future.succeededFuture(StreamGrant.ALL);
     String token = ctx.queryParams().get("token");
     if (token == null) token = ApiAuth.bearer(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
     if (token == null || token.isEmpty()) {
-      throw new ApiError(ErrorCode.UNAUTHORIZED, "the stream needs a token: ?token= or Authorization: Bearer");
+      return Future.failedFuture(new ApiError(ErrorCode.UNAUTHORIZED, "the stream needs a token: ?token= or Authorization: Bearer"));
     }
     var key = guards.auth().identify(token);
     if (key != null) {
       if (!ApiAuth.permits(key, Scope.READ)) {
-        throw new ApiError(ErrorCode.FORBIDDEN, "API key '" + key.name() + "' lacks the read scope");
+        return Future.failedFuture(new ApiError(ErrorCode.FORBIDDEN, "API key '" + key.name() + "' lacks the read scope"));
       }
-      return StreamGrant.ALL;
+      return Future.succeededFuture(StreamGrant.ALL);
     }
-    if (guards.jwt() == null) throw new ApiError(ErrorCode.UNAUTHORIZED, "unknown API key");
-    try {
-      Jwt.Claims claims = guards.jwt().verify(token, System.currentTimeMillis());
-      Object cg = claims.json().getValue("cg");
-      return StreamGrant.fromClaim(cg instanceof io.vertx.core.json.JsonObject o ? o : null, claims.expiresAtMs());
-    } catch (Jwt.Invalid e) {
-      throw new ApiError(e.expired ? ErrorCode.TOKEN_EXPIRED : ErrorCode.UNAUTHORIZED, "stream token refused: " + e.getMessage());
-    }
+    if (!guards.tokens().enabled()) return Future.failedFuture(new ApiError(ErrorCode.UNAUTHORIZED, "unknown API key"));
+    return TokenCheck.verify(vertx, guards.tokens(), metrics, token).map(guards.tokens()::grant);
   }
 }

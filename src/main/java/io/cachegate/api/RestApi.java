@@ -47,6 +47,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -168,18 +169,48 @@ public final class RestApi {
    */
   private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
                      io.vertx.core.Handler<RoutingContext> handler) {
-    withHead(router.route(method, path), method).handler(ctx -> {
-      var key = auth.require(ctx.request().getHeader(HttpHeaders.AUTHORIZATION), scope);
-      String caller = key != null ? "key:" + key.name() : "addr:" + ctx.request().remoteAddress().hostAddress();
-      if (!guards.rate().tryAcquire(caller, System.nanoTime())) {
-        throw new ApiError(ErrorCode.RATE_LIMITED, "more than " + config.limits().ratePerSecond()
-            + " requests a second for " + (key != null ? "API key '" + key.name() + "'" : "this address") + "; retry later");
+    withHead(router.route(method, path), method).handler(ctx -> caller(ctx, scope).onSuccess(caller -> {
+      if (guards.rate().tryAcquire(caller.id(), System.nanoTime())) {
+        ctx.next();
+      } else {
+        ctx.fail(new ApiError(ErrorCode.RATE_LIMITED, "more than " + config.limits().ratePerSecond()
+            + " requests a second for " + caller.name() + "; retry later"));
       }
-      ctx.next();
-    });
+    }).onFailure(ctx::fail));
     Route main = withHead(router.route(method, path), method);
     if (body != null) main.handler(body);
     main.handler(handler);
+  }
+
+  /** Who is calling, for the rate limiter ({@code id}) and its answer ({@code name}). */
+  private record Caller(String id, String name) {}
+
+  /**
+   * The caller of a REST route, once it is known to hold {@code scope}: an API key, a JWT whose scope
+   * claim ({@code auth.jwt.scopeClaim}) grants it (a service's machine-to-machine token), or, with auth
+   * off, its address. 401 or 403 otherwise, as for API keys.
+   */
+  private Future<Caller> caller(RoutingContext ctx, Scope scope) {
+    String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    String token = ApiAuth.bearer(header);
+    if (auth.enabled() && guards.tokens().enabled() && token != null && auth.identify(token) == null && token.chars().filter(c -> c == '.').count() == 2) {
+      return TokenCheck.verify(vertx, guards.tokens(), metrics, token).compose(v -> {
+        Set<Scope> scopes = guards.tokens().scopes(v);
+        String who = "token of '" + v.subject() + "'";
+        if (!scopes.contains(scope) && !scopes.contains(Scope.ADMIN)) {
+          return Future.failedFuture(new ApiError(ErrorCode.FORBIDDEN, who + " lacks the " + scope.name().toLowerCase(java.util.Locale.ROOT)
+              + " scope (claim " + config.auth().scopeClaim() + (config.auth().scopePrefix().isEmpty() ? "" : ", prefix " + config.auth().scopePrefix()) + ")"));
+        }
+        return Future.succeededFuture(new Caller("jwt:" + v.claims().getValue("iss") + " " + v.subject(), who));
+      });
+    }
+    try {
+      var key = auth.require(header, scope);
+      return Future.succeededFuture(key != null ? new Caller("key:" + key.name(), "API key '" + key.name() + "'")
+          : new Caller("addr:" + ctx.request().remoteAddress().hostAddress(), "this address"));
+    } catch (ApiError e) {
+      return Future.failedFuture(e);
+    }
   }
 
   private static Route withHead(Route route, HttpMethod method) {
@@ -345,8 +376,9 @@ public final class RestApi {
 
   /** Mints a stream token (admin scope) for a backend to hand to its browser. */
   private void token(RoutingContext ctx) {
-    if (guards.jwt() == null) {
-      throw new ApiError(ErrorCode.TOKENS_DISABLED, "stream tokens need auth.jwt.secretEnv to name an environment variable holding the secret");
+    if (!guards.tokens().canSign()) {
+      throw new ApiError(ErrorCode.TOKENS_DISABLED, "minting stream tokens needs auth.jwt.secretEnv to name an environment variable holding the secret"
+          + (guards.tokens().enabled() ? "; tokens from the identity provider are accepted, but this gateway signs none" : ""));
     }
     JsonObject body = jsonBody(ctx);
     JsonObject cg = Requests.tokenClaim(body);
@@ -354,7 +386,7 @@ public final class RestApi {
     long nowMs = System.currentTimeMillis();
     // exp counts whole seconds: round it up so that a token lives at least the ttl it was asked for
     long exp = (nowMs + ttl * 1000 + 999) / 1000;
-    String token = guards.jwt().sign(new JsonObject().put("iat", nowMs / 1000).put("exp", exp).put("cg", cg));
+    String token = guards.tokens().sign(new JsonObject().put("iat", nowMs / 1000).put("exp", exp).put("cg", cg));
     send(ctx, 200, new JsonObject().put("token", token).put("expiresAt", exp).put("cg", cg));
   }
 
@@ -388,12 +420,26 @@ public final class RestApi {
         : Future.succeededFuture(new Health("postgres", true, new JsonObject().put("capture", "disabled")));
     Future.join(redis, pg).onComplete(ar -> {
       boolean up = redis.result().up() && pg.result().up();
-      send(ctx, up ? 200 : 503, new JsonObject().put("status", up ? "UP" : "DOWN")
+      JsonObject body = new JsonObject().put("status", up ? "UP" : "DOWN")
           .put("instance", config.instanceId())
           .put("leader", captureStats.snapshot().leader())
           .put("redis", redis.result().details().put("up", redis.result().up()))
-          .put("postgres", pg.result().details().put("up", pg.result().up())));
+          .put("postgres", pg.result().details().put("up", pg.result().up()));
+      var jwks = guards.tokens().jwksStatus();
+      if (jwks != null) body.put("jwks", jwksHealth(jwks));
+      send(ctx, up ? 200 : 503, body);
     });
+  }
+
+  /**
+   * The identity provider's key set: not part of readiness (API keys, HS256 tokens and open sockets
+   * work without it), but a JWKS that cannot be fetched is said here, with the last good set's age.
+   */
+  static JsonObject jwksHealth(io.cachegate.auth.TokenVerifier.JwksStatus s) {
+    JsonObject o = new JsonObject().put("up", s.up()).put("url", s.url()).put("keys", s.keyCount())
+        .put("fetchedAt", s.fetchedAtMs() > 0 ? s.fetchedAtMs() : null);
+    if (s.error() != null) o.put("error", s.error()).put("attemptedAt", s.attemptedAtMs() > 0 ? s.attemptedAtMs() : null);
+    return o;
   }
 
   private Future<Health> askHealth(String address, String component) {
@@ -437,7 +483,10 @@ public final class RestApi {
     if (e.status == 500) log.error("unexpected failure on {} {}", ctx.request().method(), ctx.request().path(), err);
     if (e.status < 500) metrics.rejected(e.code);
     if (e.status == 503 || e.status == 429) ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
-    send(ctx, e.status, error(e.code, e.getMessage()));
+    JsonObject body = error(e.code, e.getMessage());
+    if (e.reason != null) body.put("reason", e.reason);
+    if (e.status == 401) ctx.response().putHeader("WWW-Authenticate", "Bearer");
+    send(ctx, e.status, body);
   }
 
   private static void send(RoutingContext ctx, int status, JsonObject body) {

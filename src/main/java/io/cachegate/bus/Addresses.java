@@ -19,6 +19,14 @@ public final class Addresses {
    */
   public static final String CACHE_INVALIDATE = "gateway.cache.invalidate";
 
+  /**
+   * Request to the JwksVerticle (a String: the unknown kid, for the log): fetch the identity
+   * provider's key set again, since a token named a kid it lacks. Reply: {@code "fetched"} once a fetch
+   * (this one, or one in flight) has finished, or {@code "rate-limited"} at once when such a fetch ran
+   * less than {@code auth.jwt.jwksMinRefreshSeconds} ago.
+   */
+  public static final String JWKS_REFRESH = "gateway.jwks.refresh";
+
   /** Request: {@link Messages.PutCommand}. Reply: {@link Messages.PutResult}; fails 412 or 409. */
   public static final String CACHE_PUT = "gateway.cache.put";
 

@@ -248,6 +248,28 @@ public final class ConfigKeys {
       "env variable holding the HS256 secret (32+ bytes) for stream tokens; empty = no tokens");
   public static final Key<Long> AUTH_JWT_MAX_TTL = longKey("auth.jwt.maxTtl", 86_400, 1, 30L * 86_400,
       "seconds; the longest token POST /v1/tokens mints");
+  public static final Key<String> AUTH_JWT_JWKS_URL = stringKey("auth.jwt.jwksUrl", "",
+      "the identity provider's JWKS (https://, or http:// on a loopback host); tokens signed by its keys are accepted");
+  public static final Key<String> AUTH_JWT_JWKS_CA_FILE = stringKey("auth.jwt.jwksCaFile", "",
+      "PEM CA bundle for the JWKS server's certificate; empty = the JDK's trusted CAs");
+  public static final Key<Long> AUTH_JWT_JWKS_REFRESH_SECONDS = longKey("auth.jwt.jwksRefreshSeconds", 300, 1, 86_400,
+      "seconds between fetches of the JWKS; a key removed there stops being accepted within this");
+  public static final Key<Long> AUTH_JWT_JWKS_MIN_REFRESH_SECONDS = longKey("auth.jwt.jwksMinRefreshSeconds", 15, 1, 3_600,
+      "seconds; tokens with an unknown kid make the JWKS be fetched at most once per this");
+  public static final Key<String> AUTH_JWT_PUBLIC_KEY_FILE = stringKey("auth.jwt.publicKeyFile", "",
+      "PEM file of the identity provider's public keys (PUBLIC KEY or CERTIFICATE blocks; RSA, EC, Ed25519)");
+  public static final Key<String> AUTH_JWT_ISSUER = stringKey("auth.jwt.issuer", "",
+      "when set, a provider-signed token's iss must equal it");
+  public static final Key<List<String>> AUTH_JWT_AUDIENCE = structuredKey("auth.jwt.audience", new JsonArray(),
+      "a string or a list; when set, a provider-signed token's aud must name one of them");
+  public static final Key<String> AUTH_JWT_CLAIM = stringKey("auth.jwt.claim", "cg",
+      "the claim holding the stream scope {keys, tags, prefixes}; a namespaced name such as https://example.com/cg works");
+  public static final Key<Long> AUTH_JWT_CLOCK_SKEW_SECONDS = longKey("auth.jwt.clockSkewSeconds", 30, 0, 600,
+      "seconds of clock difference allowed on a provider-signed token's exp and nbf");
+  public static final Key<String> AUTH_JWT_SCOPE_CLAIM = stringKey("auth.jwt.scopeClaim", "scope",
+      "the claim of a REST bearer JWT listing its scopes (space-separated string or list)");
+  public static final Key<String> AUTH_JWT_SCOPE_PREFIX = stringKey("auth.jwt.scopePrefix", "",
+      "a prefix the scope values carry, e.g. cachegate: for cachegate:invalidate");
 
   // ---- embedded, demo, shutdown ----
   public static final Key<Boolean> EMBEDDED_DEMO_SCHEMA = boolKey("embedded.demoSchema", true,

@@ -33,7 +33,7 @@ import static io.cachegate.config.ConfigKeys.*;
 public final class GatewayConfig {
 
   private final Values values;
-  private final byte[] jwtSecret; // read from the variable auth.jwt.secretEnv names; not a key's value
+  private final KeyMaterial keys; // the HS256 secret (from the variable auth.jwt.secretEnv names) and publicKeyFile's keys
   private final JsonObject raw;
   private final Http http;
   private final Redis redis;
@@ -44,9 +44,9 @@ public final class GatewayConfig {
   private final Auth auth;
   private final Limits limits;
 
-  private GatewayConfig(Values values, byte[] jwtSecret, JsonObject raw) {
+  private GatewayConfig(Values values, KeyMaterial keys, JsonObject raw) {
     this.values = values;
-    this.jwtSecret = jwtSecret;
+    this.keys = keys;
     this.raw = raw;
     this.http = new Http(values);
     this.redis = new Redis(values);
@@ -54,7 +54,7 @@ public final class GatewayConfig {
     this.capture = new Capture(values);
     this.cache = new Cache(values);
     this.stream = new Stream(values);
-    this.auth = new Auth(values, jwtSecret);
+    this.auth = new Auth(values, keys);
     this.limits = new Limits(values);
   }
 
@@ -121,7 +121,16 @@ public final class GatewayConfig {
     byte[] secret = jwtSecret(v.get(AUTH_JWT_SECRET_ENV), env);
     v.put(AUTH_API_KEYS, apiKeys(t, env));
     v.put(STREAM_ALLOWED_ORIGINS, origins(t));
-    if (v.get(AUTH_ENABLED) && v.get(AUTH_API_KEYS).isEmpty()) {
+    v.put(AUTH_JWT_AUDIENCE, audience(t));
+    checkJwksUrl(v.get(AUTH_JWT_JWKS_URL));
+    if (!v.get(AUTH_JWT_JWKS_CA_FILE).isEmpty()) {
+      if (v.get(AUTH_JWT_JWKS_URL).isEmpty()) throw new ConfigException("auth.jwt.jwksCaFile", "is set but auth.jwt.jwksUrl is not");
+      v.put(AUTH_JWT_JWKS_CA_FILE, CaFile.check(v.get(AUTH_JWT_JWKS_CA_FILE), "auth.jwt.jwksCaFile", "the file"));
+    }
+    List<java.security.PublicKey> publicKeys = v.get(AUTH_JWT_PUBLIC_KEY_FILE).isEmpty() ? List.of()
+        : PublicKeyFile.read(v.get(AUTH_JWT_PUBLIC_KEY_FILE), "auth.jwt.publicKeyFile");
+    boolean providerKeys = !publicKeys.isEmpty() || !v.get(AUTH_JWT_JWKS_URL).isEmpty();
+    if (v.get(AUTH_ENABLED) && v.get(AUTH_API_KEYS).isEmpty() && !providerKeys) {
       throw new ConfigException("auth.apiKeys", "auth.enabled is true but no API key is configured; "
           + "add auth.apiKeys: [{name, tokenEnv, scopes}] and set each tokenEnv variable, or set auth.enabled: false");
     }
@@ -131,7 +140,7 @@ public final class GatewayConfig {
     v.put(EVENTS, events(t));
     v.put(STRATEGIES, strategies(t, maxTtl));
     v.requireAll();
-    return new GatewayConfig(v, secret, t.copy());
+    return new GatewayConfig(v, new KeyMaterial(secret, publicKeys), t.copy());
   }
 
   /** A key's value: {@code config.get(ConfigKeys.CACHE_MAX_TTL)}. */
@@ -165,12 +174,12 @@ public final class GatewayConfig {
 
   /** A copy with the given service URLs (used once embedded services are up). */
   public GatewayConfig withUrls(String redisUrl, String postgresUrl) {
-    return new GatewayConfig(values.with(REDIS_URL, redisUrl).with(POSTGRES_URL, postgresUrl), jwtSecret, raw);
+    return new GatewayConfig(values.with(REDIS_URL, redisUrl).with(POSTGRES_URL, postgresUrl), keys, raw);
   }
 
   /** A copy listening on another port (tests, several instances on one host). */
   public GatewayConfig withPort(int port) {
-    return new GatewayConfig(values.with(HTTP_PORT, port), jwtSecret, raw);
+    return new GatewayConfig(values.with(HTTP_PORT, port), keys, raw);
   }
 
   /** Without {@link #raw()}: the merged tree holds the URLs as given, passwords included. */
@@ -334,24 +343,40 @@ public final class GatewayConfig {
     public boolean compression() { return get(STREAM_COMPRESSION); }
   }
 
-  /** {@code auth.*}; {@code jwtSecret}: the HS256 secret read from {@code auth.jwt.secretEnv}, or null (no stream tokens). */
-  public static final class Auth extends Section {
-    private final byte[] jwtSecret;
+  /** The token keys that are not a key's value: the HS256 secret (null: none) and the PEM file's public keys. */
+  record KeyMaterial(byte[] secret, List<java.security.PublicKey> publicKeys) {}
 
-    Auth(Values v, byte[] jwtSecret) {
+  /** {@code auth.*}; the HS256 secret read from {@code auth.jwt.secretEnv} (null: none) and the PEM public keys. */
+  public static final class Auth extends Section {
+    private final KeyMaterial keys;
+
+    Auth(Values v, KeyMaterial keys) {
       super(v, "auth");
-      this.jwtSecret = jwtSecret;
+      this.keys = keys;
     }
 
     /** {@code auth.enabled}, resolved by the mode when unset. */
     public boolean enabled() { return get(AUTH_ENABLED); }
     public List<ApiKey> apiKeys() { return get(AUTH_API_KEYS); }
-    public byte[] jwtSecret() { return jwtSecret; }
+    public byte[] jwtSecret() { return keys.secret(); }
     public long jwtMaxTtl() { return get(AUTH_JWT_MAX_TTL); }
+    /** The keys of {@code auth.jwt.publicKeyFile}, read and checked at start-up. */
+    public List<java.security.PublicKey> publicKeys() { return keys.publicKeys(); }
+    public String jwksUrl() { return get(AUTH_JWT_JWKS_URL); }
+    public String jwksCaFile() { return get(AUTH_JWT_JWKS_CA_FILE); }
+    public long jwksRefreshSeconds() { return get(AUTH_JWT_JWKS_REFRESH_SECONDS); }
+    public long jwksMinRefreshSeconds() { return get(AUTH_JWT_JWKS_MIN_REFRESH_SECONDS); }
+    public String issuer() { return get(AUTH_JWT_ISSUER); }
+    public List<String> audience() { return get(AUTH_JWT_AUDIENCE); }
+    public String claim() { return get(AUTH_JWT_CLAIM); }
+    public long clockSkewSeconds() { return get(AUTH_JWT_CLOCK_SKEW_SECONDS); }
+    public String scopeClaim() { return get(AUTH_JWT_SCOPE_CLAIM); }
+    public String scopePrefix() { return get(AUTH_JWT_SCOPE_PREFIX); }
 
     @Override
     public String toString() {
-      return "Auth[enabled=" + enabled() + ", keys=" + apiKeys() + ", jwt=" + (jwtSecret != null) + "]"; // never the secret
+      return "Auth[enabled=" + enabled() + ", keys=" + apiKeys() + ", jwt=" + (keys.secret() != null) // never the secret
+          + ", publicKeys=" + keys.publicKeys().size() + ", jwks=" + (jwksUrl().isEmpty() ? "none" : jwksUrl()) + "]";
     }
   }
 
@@ -480,6 +505,32 @@ public final class GatewayConfig {
       out.add(s);
     }
     return List.copyOf(out);
+  }
+
+  /** {@code auth.jwt.audience}: one string, or a list of them. */
+  private static List<String> audience(JsonObject t) {
+    Object a = ConfigLoader.get(t, "auth.jwt.audience");
+    if (a instanceof String s) return s.isEmpty() ? List.of() : List.of(s);
+    if (a instanceof JsonArray arr && arr.stream().allMatch(o -> o instanceof String s && !s.isEmpty())) {
+      return List.copyOf(arr.stream().map(String::valueOf).toList());
+    }
+    throw new ConfigException("auth.jwt.audience", "must be a string or a list of strings, such as https://api.example.com");
+  }
+
+  /** https://, or http:// to a loopback host only (a local identity provider, a test). */
+  private static void checkJwksUrl(String url) {
+    if (url.isEmpty()) return;
+    java.net.URI u;
+    try {
+      u = new java.net.URI(url);
+    } catch (java.net.URISyntaxException e) {
+      throw new ConfigException("auth.jwt.jwksUrl", "is not a URL: " + e.getMessage());
+    }
+    String host = u.getHost();
+    boolean loopback = host != null && (host.equals("127.0.0.1") || host.equals("localhost") || host.equals("[::1]") || host.equals("::1"));
+    if (host == null || !("https".equalsIgnoreCase(u.getScheme()) || ("http".equalsIgnoreCase(u.getScheme()) && loopback))) {
+      throw new ConfigException("auth.jwt.jwksUrl", "must be an https:// URL (http:// only to a loopback host such as 127.0.0.1), got " + url);
+    }
   }
 
   private static List<String> origins(JsonObject t) {

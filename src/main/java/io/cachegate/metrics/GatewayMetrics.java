@@ -34,6 +34,8 @@ public final class GatewayMetrics {
   private final io.micrometer.core.instrument.Timer captureLag;
   private final Map<String, Counter> invalidations = new ConcurrentHashMap<>();
   private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
+  private final Map<String, Counter> tokenRefusals = new ConcurrentHashMap<>();
+  private final Map<String, Counter> jwksFetches = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -102,6 +104,18 @@ public final class GatewayMetrics {
   }
 
   /** One trim of the notice history, and how many notices it removed. */
+  /** A JWT refused, by {@code TokenVerifier.Reason} code (the stream's handshake and REST bearer tokens). */
+  public void tokenRefused(String reason) {
+    tagged(tokenRefusals, "cachegate.tokens.refused", "JWTs refused, by reason", "reason", reason).increment();
+  }
+
+  /** A fetch of auth.jwt.jwksUrl: why it ran (start, refresh, unknown_kid) and whether it succeeded. */
+  public void jwksFetch(String trigger, boolean ok) {
+    String key = trigger + (ok ? "/ok" : "/failed");
+    jwksFetches.computeIfAbsent(key, k -> Counter.builder("cachegate.jwks.fetches").description("fetches of the JWKS")
+        .tag("trigger", trigger).tag("result", ok ? "ok" : "failed").register(registry)).increment();
+  }
+
   public void historyTrimmed(long removed) {
     historyTrims.increment();
     historyTrimmed.increment(removed);
