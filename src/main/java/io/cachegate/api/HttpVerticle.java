@@ -114,12 +114,23 @@ public final class HttpVerticle extends VerticleBase {
     if (origin != null && !originAllowed(origin, ctx.request().getHeader(HttpHeaders.HOST))) {
       throw new ApiError(ErrorCode.ORIGIN_NOT_ALLOWED, "origin " + origin + " may not open the stream (stream.allowedOrigins)");
     }
-    authorize(ctx).onSuccess(grant -> upgrade(ctx, grant)).onFailure(ctx::fail);
+    Future<StreamGrant> grant = authorize(ctx);
+    if (grant.isComplete()) {
+      grant.onSuccess(g -> upgrade(ctx, g)).onFailure(ctx::fail);
+      return;
+    }
+    // a token whose key must first be fetched: the upgrade waits for the request's end, so hold it
+    ctx.request().pause();
+    grant.onSuccess(g -> upgrade(ctx, g)).onFailure(err -> {
+      ctx.request().resume();
+      ctx.fail(err);
+    });
   }
 
   private void upgrade(RoutingContext ctx, StreamGrant grant) {
     String address = ctx.request().remoteAddress().hostAddress();
     if (!guards.sockets().acquire(address)) {
+      ctx.request().resume(); // when it was held for a key fetch
       ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
       ctx.fail(new ApiError(ErrorCode.TOO_MANY_SOCKETS, "this address already has " + config.limits().maxSocketsPerAddress()
           + " open streams (stream.maxSocketsPerAddress)"));

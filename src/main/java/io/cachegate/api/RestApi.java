@@ -169,14 +169,25 @@ public final class RestApi {
    */
   private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
                      io.vertx.core.Handler<RoutingContext> handler) {
-    withHead(router.route(method, path), method).handler(ctx -> caller(ctx, scope).onSuccess(caller -> {
-      if (guards.rate().tryAcquire(caller.id(), System.nanoTime())) {
-        ctx.next();
-      } else {
-        ctx.fail(new ApiError(ErrorCode.RATE_LIMITED, "more than " + config.limits().ratePerSecond()
-            + " requests a second for " + caller.name() + "; retry later"));
-      }
-    }).onFailure(ctx::fail));
+    withHead(router.route(method, path), method).handler(ctx -> {
+      Future<Caller> caller = caller(ctx, scope);
+      // a JWT whose key must first be fetched: hold the request's body (and its end) until then; the
+      // body handler resumes it, or this does for a route without one
+      boolean paused = !caller.isComplete();
+      if (paused) ctx.request().pause();
+      caller.onComplete(ar -> {
+        if (paused && (body == null || ar.failed())) ctx.request().resume();
+        if (ar.failed()) {
+          ctx.fail(ar.cause());
+        } else if (guards.rate().tryAcquire(ar.result().id(), System.nanoTime())) {
+          ctx.next();
+        } else {
+          if (paused && body != null) ctx.request().resume();
+          ctx.fail(new ApiError(ErrorCode.RATE_LIMITED, "more than " + config.limits().ratePerSecond()
+              + " requests a second for " + ar.result().name() + "; retry later"));
+        }
+      });
+    });
     Route main = withHead(router.route(method, path), method);
     if (body != null) main.handler(body);
     main.handler(handler);

@@ -164,6 +164,25 @@ public final class TestGateway implements AutoCloseable {
     return socketRejectedAt("/v1/stream", headers);
   }
 
+  /** A refused handshake's status and JSON body ({@code status} added), to see why it was refused. */
+  public JsonObject socketRefusalAt(String uri, String... headers) {
+    JsonObject r = socketRefusalOrNull(uri, headers);
+    if (r == null) throw new AssertionError("the handshake was accepted");
+    return r;
+  }
+
+  /** A refused handshake's body, as {@link #socketRefusalAt}; null when the handshake is accepted (then closed). */
+  public JsonObject socketRefusalOrNull(String uri, String... headers) {
+    WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI(uri);
+    for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
+    try {
+      Await.get(Await.get(wsClient.connect(o)).close());
+      return null;
+    } catch (io.vertx.core.http.UpgradeRejectedException e) {
+      return new JsonObject(e.getBody().toString()).put("status", e.getStatus());
+    }
+  }
+
   public int socketRejectedAt(String uri, String... headers) {
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port()).setURI(uri);
     for (int i = 0; i + 1 < headers.length; i += 2) o.addHeader(headers[i], headers[i + 1]);
