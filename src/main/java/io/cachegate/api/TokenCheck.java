@@ -19,6 +19,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
  */
 final class TokenCheck {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TokenCheck.class);
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(JwksVerticle.TIMEOUT_MS * 2 + 1_000);
 
   private TokenCheck() {}
@@ -42,6 +43,7 @@ final class TokenCheck {
 
   private static Future<Verified> refused(GatewayMetrics metrics, Refused r, String note) {
     metrics.tokenRefused(r.reason.code);
+    log.debug("token refused ({}): {}{}", r.reason.code, r.getMessage(), note); // never the token
     ErrorCode code = r.reason == TokenVerifier.Reason.EXPIRED ? ErrorCode.TOKEN_EXPIRED : ErrorCode.UNAUTHORIZED;
     return Future.failedFuture(new ApiError(code, "token refused: " + r.getMessage() + note, r.reason.code));
   }

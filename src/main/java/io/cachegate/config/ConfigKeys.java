@@ -363,7 +363,9 @@ public final class ConfigKeys {
             throw new ConfigException(path, "env " + envName() + " must be true or false, got '" + raw + "'");
           }
           case STRING -> raw;
-          case JSON -> v.startsWith("[") ? new JsonArray(v) : new JsonObject(v);
+          // a list or a mapping as JSON; anything else is a plain string (auth.jwt.audience may be one),
+          // which the key's own parsing refuses where a string is not a value it takes
+          case JSON -> v.startsWith("[") ? new JsonArray(v) : v.startsWith("{") ? new JsonObject(v) : raw;
         };
       } catch (NumberFormatException | DecodeException e) {
         throw new ConfigException(path, "env " + envName() + " cannot be read as " + kind + ": '" + raw + "'");

@@ -109,4 +109,33 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(Path.of("config", "gateway.yaml"), Map.of("CACHEGATE_REDIS_MODE", "sentinel")))
         .hasMessageContaining("redis.mode").hasMessageContaining("must be standalone or cluster");
   }
+
+  @Test
+  void identityProviderSettingsAreCheckedAtStartUp(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path yaml = Path.of("config", "gateway.yaml");
+    GatewayConfig c = ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_JWKS_URL", "https://idp.example.com/.well-known/jwks.json",
+        "CACHEGATE_AUTH_JWT_AUDIENCE", "https://api.example.com", "CACHEGATE_AUTH_JWT_CLAIM", "https://example.com/cg"));
+    assertThat(c.auth().audience()).containsExactly("https://api.example.com");
+    assertThat(c.auth().claim()).isEqualTo("https://example.com/cg");
+    assertThat(c.auth().clockSkewSeconds()).isEqualTo(30);
+    assertThat(ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_AUDIENCE", "[\"a\",\"b\"]")).auth().audience()).containsExactly("a", "b");
+    ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_JWKS_URL", "http://127.0.0.1:8081/certs"));
+    assertThatThrownBy(() -> ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_JWKS_URL", "http://idp.example.com/certs")))
+        .hasMessageStartingWith("auth.jwt.jwksUrl: must be an https:// URL");
+    assertThatThrownBy(() -> ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_AUDIENCE", "[1]")))
+        .hasMessageStartingWith("auth.jwt.audience:");
+    assertThatThrownBy(() -> ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", dir.resolve("missing.pem").toString())))
+        .hasMessageStartingWith("auth.jwt.publicKeyFile:").hasMessageContaining("no such file");
+    Path priv = dir.resolve("private.pem");
+    java.nio.file.Files.writeString(priv, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    assertThatThrownBy(() -> ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", priv.toString())))
+        .hasMessageStartingWith("auth.jwt.publicKeyFile:").hasMessageContaining("private key");
+    Path pub = dir.resolve("public.pem");
+    java.nio.file.Files.writeString(pub, io.cachegate.testing.TestKeys.ec("k", com.nimbusds.jose.JWSAlgorithm.ES256).pem()
+        + io.cachegate.testing.TestKeys.ed25519("e").pem());
+    assertThat(ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", pub.toString())).auth().publicKeys()).hasSize(2);
+    // with auth on, the identity provider's keys alone are enough to start (services may use machine tokens)
+    assertThat(ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_ENABLED", "true", "CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", pub.toString()))
+        .auth().apiKeys()).isEmpty();
+  }
 }
