@@ -108,7 +108,10 @@ public final class TokenVerifier {
     }
   }
 
-  /** The JWKS as last fetched, for /health and the metrics; {@code keys} null until a fetch succeeded. */
+  /**
+   * The JWKS as last fetched, for /health: {@code fetchedAtMs} 0 until a fetch succeeded, {@code error}
+   * null unless the last fetch failed.
+   */
   public record JwksStatus(String url, boolean up, int keyCount, long fetchedAtMs, long attemptedAtMs, String error) {}
 
   static final Set<JWSAlgorithm> PROVIDER_ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
@@ -142,7 +145,7 @@ public final class TokenVerifier {
     this.fileKeys = candidates(jwks, skipped::add);
     if (!skipped.isEmpty()) throw new IllegalArgumentException(String.join("; ", skipped));
     this.remote = settings.jwksUrl().isEmpty() ? null
-        : new Remote(null, new JwksStatus(settings.jwksUrl(), false, 0, 0, 0, "not fetched yet"));
+        : new Remote(null, new JwksStatus(settings.jwksUrl(), false, 0, 0, 0, null));
   }
 
   /** Whether any token can be verified: a secret, a key file or a JWKS is configured. */
@@ -218,8 +221,8 @@ public final class TokenVerifier {
     if (r != null && r.keys() != null) keys.addAll(matching(r.keys(), alg, kid));
     if (keys.isEmpty()) {
       if (r != null && r.keys() == null && fileKeys.isEmpty()) {
-        throw new Refused(Reason.KEYS_UNAVAILABLE, "the JWKS at " + r.status().url() + " has not been fetched yet ("
-            + r.status().error() + "); retry shortly");
+        throw new Refused(Reason.KEYS_UNAVAILABLE, "the JWKS at " + r.status().url() + " has not been fetched yet"
+            + (r.status().error() == null ? "" : " (" + r.status().error() + ")") + "; retry shortly");
       }
       String where = r == null ? "auth.jwt.publicKeyFile" : "the JWKS at " + r.status().url();
       throw new Refused(Reason.UNKNOWN_KID, (kid == null ? "no " + alg + " key" : "no " + alg + " key with kid '" + kid + "'")

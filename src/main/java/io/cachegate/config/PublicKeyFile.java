@@ -1,5 +1,7 @@
 package io.cachegate.config;
 
+import com.nimbusds.jose.jwk.Curve;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +28,8 @@ final class PublicKeyFile {
 
   private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*)-----END \\1-----");
 
+  private static final java.util.Set<Curve> EC_CURVES = java.util.Set.of(Curve.P_256, Curve.P_384, Curve.P_521);
+
   private PublicKeyFile() {}
 
   static List<PublicKey> read(String file, String key) {
@@ -49,11 +53,17 @@ final class PublicKeyFile {
       switch (type) {
         case "PUBLIC KEY" -> out.add(publicKey(der, p, key));
         case "CERTIFICATE" -> {
+          PublicKey k;
           try {
-            out.add(CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)).getPublicKey());
+            k = CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der)).getPublicKey();
           } catch (GeneralSecurityException e) {
             throw new ConfigException(key, p + ": a CERTIFICATE block is not a valid X.509 certificate (" + e.getMessage() + ")");
           }
+          if (!(k instanceof java.security.interfaces.RSAPublicKey || k instanceof java.security.interfaces.ECPublicKey
+              || "Ed25519".equals(k.getAlgorithm()) || "EdDSA".equals(k.getAlgorithm()))) {
+            throw new ConfigException(key, p + ": a certificate with a " + k.getAlgorithm() + " key; RSA, EC and Ed25519 are supported");
+          }
+          out.add(usable(k, p, key));
         }
         case "RSA PUBLIC KEY" -> throw new ConfigException(key, p + " holds a PKCS#1 RSA PUBLIC KEY; convert it to a PUBLIC KEY block: "
             + "openssl rsa -RSAPublicKey_in -in FILE -pubout");
@@ -69,12 +79,25 @@ final class PublicKeyFile {
 
   private static PublicKey publicKey(byte[] der, Path p, String key) {
     for (String alg : List.of("RSA", "EC", "Ed25519")) {
+      PublicKey k;
       try {
-        return KeyFactory.getInstance(alg).generatePublic(new X509EncodedKeySpec(der));
+        k = KeyFactory.getInstance(alg).generatePublic(new X509EncodedKeySpec(der));
       } catch (GeneralSecurityException e) {
-        // not this algorithm: try the next
+        continue; // not this algorithm: try the next
       }
+      return usable(k, p, key);
     }
     throw new ConfigException(key, p + ": a PUBLIC KEY block is not an RSA, EC or Ed25519 key");
+  }
+
+  /** RSA of 2048 bits or more, EC on P-256, P-384 or P-521, Ed25519: the keys tokens are checked with. */
+  private static PublicKey usable(PublicKey k, Path p, String key) {
+    if (k instanceof java.security.interfaces.RSAPublicKey r && r.getModulus().bitLength() < 2048) {
+      throw new ConfigException(key, p + ": an RSA key of " + r.getModulus().bitLength() + " bits; 2048 or more are needed");
+    }
+    if (k instanceof java.security.interfaces.ECPublicKey e && !EC_CURVES.contains(Curve.forECParameterSpec(e.getParams()))) {
+      throw new ConfigException(key, p + ": an EC key on a curve tokens are not signed with here; P-256, P-384 and P-521 are");
+    }
+    return k;
   }
 }

@@ -155,7 +155,7 @@ class TokenVerifierTest {
     TokenVerifier v = new TokenVerifier(settings(null, List.of(), URL));
     assertThatThrownBy(() -> v.verify(RS256.sign(claims()), NOW)).isInstanceOfSatisfying(Refused.class, r -> {
       assertThat(r.reason).isEqualTo(Reason.KEYS_UNAVAILABLE);
-      assertThat(r.getMessage()).contains(URL).contains("not fetched yet");
+      assertThat(r.getMessage()).contains(URL).contains("not been fetched yet");
     });
     v.remoteFailed("connection refused", NOW);
     assertThat(v.jwksStatus().up()).isFalse();

@@ -134,6 +134,10 @@ class ConfigLoaderTest {
     java.nio.file.Files.writeString(pub, io.cachegate.testing.TestKeys.ec("k", com.nimbusds.jose.JWSAlgorithm.ES256).pem()
         + io.cachegate.testing.TestKeys.ed25519("e").pem());
     assertThat(ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", pub.toString())).auth().publicKeys()).hasSize(2);
+    Path weak = dir.resolve("weak.pem");
+    java.nio.file.Files.writeString(weak, io.cachegate.testing.TestKeys.rsa("w", com.nimbusds.jose.JWSAlgorithm.RS256, 1024).pem());
+    assertThatThrownBy(() -> ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", weak.toString())))
+        .hasMessageStartingWith("auth.jwt.publicKeyFile:").hasMessageContaining("1024 bits");
     // with auth on, the identity provider's keys alone are enough to start (services may use machine tokens)
     assertThat(ConfigLoader.load(yaml, Map.of("CACHEGATE_AUTH_ENABLED", "true", "CACHEGATE_AUTH_JWT_PUBLIC_KEY_FILE", pub.toString()))
         .auth().apiKeys()).isEmpty();
