@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -163,6 +164,55 @@ public final class Requests {
     for (String g : t.tags()) checkName("tag", g);
     for (String p : t.prefixes()) checkName("prefix", p);
     return new Invalidation(t, true, rule.soft(), Cause.event(name, null));
+  }
+
+  /** A boolean query parameter: absent or {@code false} is false, {@code true} true, anything else 400. */
+  public static boolean flag(String value, String name) {
+    if (value == null || value.equals("false")) return false;
+    if (value.equals("true")) return true;
+    throw ApiError.badRequest(name + " must be true or false");
+  }
+
+  /** A row change to evaluate against a table's rule: {@code POST /v1/rules/{table}/evaluate}. */
+  public record RowChange(String op, JsonObject oldRow, JsonObject newRow) {}
+
+  private static final List<String> ROW_OPS = List.of("INSERT", "UPDATE", "DELETE", "TRUNCATE");
+
+  /**
+   * {@code {"op", "old", "new"}}: INSERT takes the new row, DELETE the old one, UPDATE both, TRUNCATE
+   * none. A row must hold every column the rule reads (a JSON null is a value: it renders nothing, as
+   * in the capture), so a typo in a column name is a 400 naming it rather than a silent empty answer.
+   */
+  public static RowChange rowChange(String table, InvalidationRule rule, JsonObject body) {
+    unknownFields(body, Set.of("op", "old", "new"));
+    String op = string(body, "op");
+    if (!ROW_OPS.contains(op)) throw ApiError.badRequest("op must be one of " + String.join(", ", ROW_OPS) + ", got '" + op + "'");
+    boolean wantsOld = op.equals("UPDATE") || op.equals("DELETE");
+    boolean wantsNew = op.equals("UPDATE") || op.equals("INSERT");
+    JsonObject oldRow = row(body, "old", wantsOld, op);
+    JsonObject newRow = row(body, "new", wantsNew, op);
+    columns(table, rule, "old", oldRow);
+    columns(table, rule, "new", newRow);
+    return new RowChange(op, oldRow, newRow);
+  }
+
+  private static void columns(String table, InvalidationRule rule, String which, JsonObject row) {
+    if (row == null) return;
+    for (String column : rule.fields()) {
+      if (!row.containsKey(column)) {
+        throw ApiError.badRequest("the " + which + " row has no column '" + column + "', which the rule of " + table
+            + " reads (it reads " + String.join(", ", rule.fields()) + ")");
+      }
+    }
+  }
+
+  private static JsonObject row(JsonObject body, String field, boolean wanted, String op) {
+    if (!wanted) {
+      if (body.containsKey(field)) throw ApiError.badRequest(op + " takes no " + field + " row");
+      return null;
+    }
+    if (!body.containsKey(field)) throw ApiError.badRequest(op + " needs the " + field + " row: \"" + field + "\": {column: value, ...}");
+    return object(body, field);
   }
 
   // ---- field readers: each names the field it refuses ----

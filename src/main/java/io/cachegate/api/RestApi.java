@@ -11,6 +11,8 @@ import io.cachegate.bus.Messages.Invalidation;
 import io.cachegate.bus.Messages.MetaQuery;
 import io.cachegate.bus.Messages.MetaResult;
 import io.cachegate.bus.Messages.Outcome;
+import io.cachegate.bus.Messages.PreviewQuery;
+import io.cachegate.bus.Messages.PreviewResult;
 import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.TagQuery;
 import io.cachegate.bus.Messages.TagResult;
@@ -26,6 +28,7 @@ import io.cachegate.bus.Messages.TouchResult;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
 import io.cachegate.capture.CaptureStats;
+import io.cachegate.capture.ChangeMapper;
 import io.cachegate.metrics.GatewayMetrics;
 import io.cachegate.stream.StreamStats;
 import io.cachegate.rules.InvalidationRule;
@@ -117,6 +120,7 @@ public final class RestApi {
     route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
     route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
     route(router, HttpMethod.GET, "/v1/rules", Scope.READ, null, this::rules);
+    route(router, HttpMethod.POST, "/v1/rules/:table/evaluate", Scope.INVALIDATE, body, this::evaluate);
     route(router, HttpMethod.POST, "/v1/tokens", Scope.ADMIN, body, this::token);
   }
 
@@ -336,13 +340,39 @@ public final class RestApi {
     invalidate(ctx, Requests.event(name, rule, jsonBody(ctx)));
   }
 
+  /** The invalidation, or with {@code ?dryRun=true} what it would reach, nothing changed. */
   private void invalidate(RoutingContext ctx, Invalidation inv) {
+    if (Requests.flag(ctx.queryParams().get("dryRun"), "dryRun")) {
+      this.<PreviewResult>ask(ctx, Addresses.CACHE_PREVIEW, new PreviewQuery(inv), r -> {
+        JsonObject b = new JsonObject().put("invalidated", new JsonArray(r.invalidated())).put("tags", new JsonArray(r.tags()))
+            .put("prefixes", new JsonArray(r.prefixes())).put("dryRun", true);
+        if (r.cascadeTruncated()) b.put("cascadeTruncated", true).put("maxCascade", config.cache().maxCascade());
+        return b;
+      });
+      return;
+    }
     this.<InvalidateResult>ask(ctx, Addresses.CACHE_INVALIDATE, new InvalidateCommand(List.of(inv)), r -> {
       Outcome o = r.outcomes().get(0);
       JsonObject b = new JsonObject().put("invalidated", new JsonArray(o.invalidated())).put("notice", o.noticeId());
       if (o.cascadeTruncated()) b.put("cascadeTruncated", true).put("maxCascade", config.cache().maxCascade());
       return b;
     });
+  }
+
+  /** What a table's rule would invalidate for a row change: the rule applied, nothing invalidated. */
+  private void evaluate(RoutingContext ctx) {
+    String table = ctx.pathParam("table");
+    InvalidationRule rule = config.capture().tables().get(table);
+    if (rule == null) {
+      throw new ApiError(ErrorCode.UNKNOWN_TABLE, "no rule for table '" + table + "' (capture.tables: "
+          + String.join(", ", config.capture().tables().keySet()) + ")");
+    }
+    Requests.RowChange change = Requests.rowChange(table, rule, jsonBody(ctx));
+    Invalidation inv = new ChangeMapper(config.capture().tables()).map(table, change.op(), change.oldRow(), change.newRow());
+    Targets t = inv == null ? Targets.EMPTY : inv.targets();
+    send(ctx, 200, new JsonObject().put("table", table).put("op", change.op())
+        .put("keys", new JsonArray(t.keys())).put("tags", new JsonArray(t.tags())).put("prefixes", new JsonArray(t.prefixes()))
+        .put("mode", rule.soft() ? "soft" : "hard"));
   }
 
   private void tag(RoutingContext ctx) {

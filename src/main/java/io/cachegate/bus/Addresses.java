@@ -45,6 +45,12 @@ public final class Addresses {
   /** Request: {@link Messages.StatsQuery}. Reply: {@link Messages.CacheStats}. */
   public static final String CACHE_STATS = "gateway.cache.stats";
 
+  /**
+   * Request: {@link Messages.PreviewQuery}. Reply: {@link Messages.PreviewResult}: what the
+   * invalidation would reach, found by reads only (a dry run).
+   */
+  public static final String CACHE_PREVIEW = "gateway.cache.preview";
+
   /** Request: {@link Messages.MetaQuery}. Reply: {@link Messages.MetaResult}; fails 404. */
   public static final String CACHE_META = "gateway.cache.meta";
 

@@ -132,6 +132,18 @@ public final class Messages {
     }
   }
 
+  /** A dry run of one invalidation: what it would reach, nothing changed. */
+  public record PreviewQuery(Invalidation invalidation) {}
+
+  /** What an invalidation would invalidate ({@code invalidated}) and the tags and prefixes its notice would name. */
+  public record PreviewResult(List<String> invalidated, List<String> tags, List<String> prefixes, boolean cascadeTruncated) {
+    public PreviewResult {
+      invalidated = List.copyOf(invalidated);
+      tags = List.copyOf(tags);
+      prefixes = List.copyOf(prefixes);
+    }
+  }
+
   public record MetaQuery(String key) {}
 
   public record MetaResult(String key, String version, long ttlSeconds, List<String> tags, List<String> dependsOn,

@@ -16,6 +16,8 @@ import io.cachegate.bus.Messages.MetaQuery;
 import io.cachegate.bus.Messages.MetaResult;
 import io.cachegate.bus.Messages.Notice;
 import io.cachegate.bus.Messages.Outcome;
+import io.cachegate.bus.Messages.PreviewQuery;
+import io.cachegate.bus.Messages.PreviewResult;
 import io.cachegate.bus.Messages.PutCommand;
 import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.RedisState;
@@ -52,7 +54,9 @@ import org.slf4j.LoggerFactory;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -118,6 +122,7 @@ public final class CacheVerticle extends VerticleBase {
     serve(Addresses.CACHE_PUT, this::put);
     serve(Addresses.CACHE_GET, this::get);
     serve(Addresses.CACHE_META, this::meta);
+    serve(Addresses.CACHE_PREVIEW, this::preview);
     serve(Addresses.CACHE_TAG, this::tag);
     serve(Addresses.NOTICE_HISTORY, this::history);
     serve(Addresses.CACHE_HEALTH, (Object ignored) -> health());
@@ -432,6 +437,44 @@ public final class CacheVerticle extends VerticleBase {
       if (!m.found()) return Future.failedFuture(new CacheFailure(ErrorCode.NOT_FOUND, "no entry " + q.key()));
       return steps.verify(redis, m.dependents(), "deps", q.key()).map(dependents ->
           new MetaResult(q.key(), m.version(), ttlSeconds(m.pttl()), m.tags(), m.dependsOn(), dependents));
+    });
+  }
+
+  /** A dry run: what the invalidation would reach, by reads only (DryRun). */
+  private Future<PreviewResult> preview(PreviewQuery q) {
+    return DryRun.run(new DryRun.Reads() {
+      @Override
+      public Future<MetaResult> meta(String key) {
+        return CacheVerticle.this.meta(new MetaQuery(key))
+            .recover(err -> err instanceof CacheFailure f && f.error == ErrorCode.NOT_FOUND ? Future.succeededFuture(null) : Future.failedFuture(err));
+      }
+
+      @Override
+      public Future<List<String>> tag(String tag) {
+        return CacheVerticle.this.tag(new TagQuery(tag)).map(TagResult::keys);
+      }
+
+      @Override
+      public Future<List<String>> prefixed(List<String> prefixes) {
+        return prefixedKeys(prefixes);
+      }
+    }, q.invalidation(), config.cache().maxCascade());
+  }
+
+  /** The stored keys starting with any of {@code prefixes}: the live index's shards read by range, nothing recorded. */
+  private Future<List<String>> prefixedKeys(List<String> prefixes) {
+    List<Future<Response>> calls = new ArrayList<>();
+    for (int s = 0; s < RedisKeys.SHARDS; s++) {
+      for (String p : prefixes) {
+        // the range ends at the prefix followed by the byte 0xFF, as prefixes.lua's '\255'
+        calls.add(redis.send(Request.cmd(Command.ZRANGEBYLEX).arg(RedisKeys.LIVE.shard(ns, s)).arg("[" + p)
+            .arg(io.vertx.core.buffer.Buffer.buffer().appendString("[" + p).appendByte((byte) 0xFF))));
+      }
+    }
+    return Future.all(calls).map(v -> {
+      Set<String> out = new LinkedHashSet<>();
+      for (Future<Response> c : calls) for (Response r : c.result()) out.add(r.toString());
+      return List.copyOf(out);
     });
   }
 

@@ -20,6 +20,7 @@ public enum ErrorCode {
   ORIGIN_NOT_ALLOWED(403, "origin_not_allowed", "this origin may not open the stream"),
   NOT_FOUND(404, "not_found", "no such route"),
   UNKNOWN_EVENT(404, "unknown_event", "no such event is configured"),
+  UNKNOWN_TABLE(404, "unknown_table", "no rule is configured for this table"),
   TOKENS_DISABLED(404, "tokens_disabled", "stream tokens are not configured"),
   METHOD_NOT_ALLOWED(405, "method_not_allowed", "method not allowed on this route"),
   LEASE_VOIDED(409, "lease_voided", "the lease was voided by an invalidation or has expired"),
