@@ -7,6 +7,7 @@ import io.cachegate.bus.LocalCodec;
 import io.cachegate.cache.AdaptiveTtl;
 import io.cachegate.cache.CacheVerticle;
 import io.cachegate.cache.ClusterNodes;
+import io.cachegate.cache.InstancesVerticle;
 import io.cachegate.cache.NoticeTailVerticle;
 import io.cachegate.capture.CaptureStats;
 import io.cachegate.capture.CaptureVerticle;
@@ -14,6 +15,7 @@ import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.PostgresUrl;
 import io.cachegate.embedded.DemoSchema;
 import io.cachegate.metrics.GatewayMetrics;
+import io.cachegate.metrics.StatsSeries;
 import io.cachegate.stream.StreamStats;
 import io.cachegate.support.ConnectionErrors;
 import io.vertx.core.DeploymentOptions;
@@ -52,6 +54,7 @@ public final class Gateway {
   private final Deque<String> deployments = new ArrayDeque<>();
   private final Guards guards;
   private final ClusterNodes clusterNodes;
+  private final StatsSeries series;
   private int port;
 
   private Gateway(Vertx vertx, GatewayMetrics metrics, GatewayConfig config) {
@@ -62,6 +65,8 @@ public final class Gateway {
     this.streamStats = new StreamStats().register(metrics.meterRegistry());
     this.guards = Guards.from(config);
     this.clusterNodes = new ClusterNodes(config.redis().url());
+    // ten minutes at the default interval
+    this.series = new StatsSeries(config.reportIntervalMs(), (int) Math.max(10, 600_000 / config.reportIntervalMs()));
   }
 
   /** The Redis Cluster nodes this gateway has seen (with redis.mode: cluster). */
@@ -82,6 +87,7 @@ public final class Gateway {
         .compose(v -> g.deployCache())
         .compose(v -> g.deploy(() -> new NoticeTailVerticle(config, metrics, g.clusterNodes), 1))
         .compose(v -> config.capture().enabled() ? g.deploy(() -> new CaptureVerticle(config, metrics, g.captureStats), 1) : Future.succeededFuture())
+        .compose(v -> g.deploy(() -> new InstancesVerticle(config, metrics, g.captureStats, g.streamStats, g.series, g.clusterNodes), 1))
         .compose(v -> config.auth().jwksUrl().isEmpty() ? Future.<Void>succeededFuture()
             : g.deploy(() -> new JwksVerticle(g.guards.tokens(), metrics, config.auth().jwksCaFile(),
                 config.auth().jwksRefreshSeconds(), config.auth().jwksMinRefreshSeconds()), 1))
@@ -132,7 +138,7 @@ public final class Gateway {
       return Future.failedFuture(e);
     }
     GatewayConfig bound = config.withPort(chosen);
-    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards, captureStats, streamStats), new DeploymentOptions().setInstances(instances))
+    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards, captureStats, streamStats, series), new DeploymentOptions().setInstances(instances))
         .map(id -> {
           deployments.push(id);
           port = chosen;

@@ -31,11 +31,14 @@ public final class HttpVerticle extends VerticleBase {
   private final Guards guards;
   private final CaptureStats captureStats;
   private final StreamStats streamStats;
+  private final io.cachegate.metrics.StatsSeries series;
   private StreamHub hub;
   private HttpServer server;
   private DemoApi demo;
 
-  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats, StreamStats streamStats) {
+  public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats, StreamStats streamStats,
+                      io.cachegate.metrics.StatsSeries series) {
+    this.series = series;
     this.config = config;
     this.metrics = metrics;
     this.guards = guards;
@@ -45,7 +48,7 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats);
+    RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats, series);
     hub = new StreamHub(vertx, config.stream(), config.limits(), metrics, streamStats);
     Router router = Router.router(vertx);
     router.get("/v1/stream").handler(this::stream);

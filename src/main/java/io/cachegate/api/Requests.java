@@ -166,6 +166,18 @@ public final class Requests {
     return new Invalidation(t, true, rule.soft(), Cause.event(name, null));
   }
 
+  /** A whole-number query parameter from 1 to {@code max}; absent: {@code dflt}. */
+  public static int limit(String value, int dflt, int max) {
+    if (value == null) return dflt;
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= 1 && n <= max) return n;
+    } catch (NumberFormatException e) {
+      // refused below
+    }
+    throw ApiError.badRequest("limit must be a whole number from 1 to " + max);
+  }
+
   /** A boolean query parameter: absent or {@code false} is false, {@code true} true, anything else 400. */
   public static boolean flag(String value, String name) {
     if (value == null || value.equals("false")) return false;

@@ -13,6 +13,10 @@ import io.cachegate.bus.Messages.MetaResult;
 import io.cachegate.bus.Messages.Outcome;
 import io.cachegate.bus.Messages.PreviewQuery;
 import io.cachegate.bus.Messages.PreviewResult;
+import io.cachegate.bus.Messages.RecentQuery;
+import io.cachegate.bus.Messages.RecentResult;
+import io.cachegate.bus.Messages.Notice;
+import io.cachegate.stream.Frames;
 import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.TagQuery;
 import io.cachegate.bus.Messages.TagResult;
@@ -63,6 +67,8 @@ public final class RestApi {
   private static final Logger log = LoggerFactory.getLogger(RestApi.class);
   /** src/main/resources/openapi.json, read once. */
   private static final String OPENAPI = resource("/openapi.json");
+  /** How many of the newest notices GET /v1/notices looks through for a key or a tag. */
+  static final int RECENT_SCAN = 5_000;
 
   private static String resource(String name) {
     try (var in = RestApi.class.getResourceAsStream(name)) {
@@ -78,12 +84,14 @@ public final class RestApi {
   private final GatewayMetrics metrics;
   private final CaptureStats captureStats;
   private final StreamStats streamStats;
+  private final io.cachegate.metrics.StatsSeries series;
   private final ApiAuth auth;
   private final Guards guards;
   private final DeliveryOptions bus;
 
   public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats,
-      StreamStats streamStats) {
+      StreamStats streamStats, io.cachegate.metrics.StatsSeries series) {
+    this.series = series;
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
@@ -119,6 +127,9 @@ public final class RestApi {
     route(router, HttpMethod.POST, "/v1/events/:name", Scope.INVALIDATE, body, this::event);
     route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
     route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
+    route(router, HttpMethod.GET, "/v1/stats/series", Scope.READ, null, this::series);
+    route(router, HttpMethod.GET, "/v1/notices", Scope.READ, null, this::notices);
+    route(router, HttpMethod.GET, "/v1/instances", Scope.READ, null, this::instances);
     route(router, HttpMethod.GET, "/v1/rules", Scope.READ, null, this::rules);
     route(router, HttpMethod.POST, "/v1/rules/:table/evaluate", Scope.INVALIDATE, body, this::evaluate);
     route(router, HttpMethod.POST, "/v1/tokens", Scope.ADMIN, body, this::token);
@@ -357,6 +368,35 @@ public final class RestApi {
       if (o.cascadeTruncated()) b.put("cascadeTruncated", true).put("maxCascade", config.cache().maxCascade());
       return b;
     });
+  }
+
+  /** The last notices of the history, as the stream sent them, oldest first; {@code key} or {@code tag} filters. */
+  private void notices(RoutingContext ctx) {
+    int limit = Requests.limit(ctx.queryParams().get("limit"), 50, 1000);
+    String key = ctx.queryParams().get("key");
+    String tag = ctx.queryParams().get("tag");
+    if (key != null) Requests.checkName("key", key);
+    if (tag != null) Requests.checkName("tag", tag);
+    this.<RecentResult>ask(ctx, Addresses.NOTICE_RECENT, new RecentQuery(limit, key, tag, RECENT_SCAN), r -> {
+      JsonArray out = new JsonArray();
+      for (Notice n : r.notices()) out.add(new JsonObject(Frames.invalidate(n, n.keys(), n.tags(), n.prefixes())));
+      JsonObject b = new JsonObject().put("notices", out);
+      if (key != null || tag != null) b.put("scanned", r.scanned());
+      return b;
+    });
+  }
+
+  /** The live instances with their figures and streamed positions. */
+  private void instances(RoutingContext ctx) {
+    this.<JsonArray>ask(ctx, Addresses.INSTANCES, "", list -> new JsonObject().put("instances", list));
+  }
+
+  /** This instance's last ten minutes: notices per step and the capture backlog, for the dashboard's charts. */
+  private void series(RoutingContext ctx) {
+    var s = series.snapshot();
+    send(ctx, 200, new JsonObject().put("stepMs", s.stepMs()).put("end", s.endMs())
+        .put("notices", new JsonArray(s.notices()))
+        .put("capture", new JsonObject().put("figure", s.captureFigure()).put("values", new JsonArray(s.capture()))));
   }
 
   /** What a table's rule would invalidate for a row change: the rule applied, nothing invalidated. */

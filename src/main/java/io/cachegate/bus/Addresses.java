@@ -51,6 +51,18 @@ public final class Addresses {
    */
   public static final String CACHE_PREVIEW = "gateway.cache.preview";
 
+  /**
+   * Request to the InstancesVerticle (any body). Reply: a JsonArray of the live instances' reports
+   * ({@code id, leader, clients, connections, subscriptions, captureMode, at, positionMs, self}).
+   */
+  public static final String INSTANCES = "gateway.instances";
+
+  /**
+   * Request to a CacheVerticle: {@link Messages.RecentQuery}. Reply: {@link Messages.RecentResult},
+   * the last notices of the history (those naming a key or a tag, when asked), oldest first.
+   */
+  public static final String NOTICE_RECENT = "gateway.notice.recent";
+
   /** Request: {@link Messages.MetaQuery}. Reply: {@link Messages.MetaResult}; fails 404. */
   public static final String CACHE_META = "gateway.cache.meta";
 

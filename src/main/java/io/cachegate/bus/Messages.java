@@ -132,6 +132,16 @@ public final class Messages {
     }
   }
 
+  /** The last {@code limit} notices; with {@code key} or {@code tag}, only those naming it, among the last {@code scan}. */
+  public record RecentQuery(int limit, String key, String tag, int scan) {}
+
+  /** Oldest first; {@code scanned}: how many of the newest notices were looked at. */
+  public record RecentResult(List<Notice> notices, int scanned) {
+    public RecentResult {
+      notices = List.copyOf(notices);
+    }
+  }
+
   /** A dry run of one invalidation: what it would reach, nothing changed. */
   public record PreviewQuery(Invalidation invalidation) {}
 

@@ -18,6 +18,8 @@ import io.cachegate.bus.Messages.Notice;
 import io.cachegate.bus.Messages.Outcome;
 import io.cachegate.bus.Messages.PreviewQuery;
 import io.cachegate.bus.Messages.PreviewResult;
+import io.cachegate.bus.Messages.RecentQuery;
+import io.cachegate.bus.Messages.RecentResult;
 import io.cachegate.bus.Messages.PutCommand;
 import io.cachegate.bus.Messages.PutResult;
 import io.cachegate.bus.Messages.RedisState;
@@ -123,6 +125,7 @@ public final class CacheVerticle extends VerticleBase {
     serve(Addresses.CACHE_GET, this::get);
     serve(Addresses.CACHE_META, this::meta);
     serve(Addresses.CACHE_PREVIEW, this::preview);
+    serve(Addresses.NOTICE_RECENT, this::recent);
     serve(Addresses.CACHE_TAG, this::tag);
     serve(Addresses.NOTICE_HISTORY, this::history);
     serve(Addresses.CACHE_HEALTH, (Object ignored) -> health());
@@ -440,6 +443,26 @@ public final class CacheVerticle extends VerticleBase {
     });
   }
 
+  /** The newest notices (XREVRANGE), filtered by key or tag when asked, returned oldest first. */
+  private Future<RecentResult> recent(RecentQuery q) {
+    boolean filtered = q.key() != null || q.tag() != null;
+    int count = filtered ? q.scan() : q.limit();
+    return redis.send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.NOTICES.in(ns)).arg("+").arg("-").arg("COUNT").arg(count))
+        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+        .map(entries -> {
+          List<Notice> out = new ArrayList<>();
+          for (Response e : entries) {
+            Notice n = StreamEntries.toNotice(e);
+            if (q.key() != null && !n.keys().contains(q.key())) continue;
+            if (q.tag() != null && !n.tags().contains(q.tag())) continue;
+            out.add(n);
+            if (out.size() == q.limit()) break;
+          }
+          java.util.Collections.reverse(out);
+          return new RecentResult(out, entries.size());
+        });
+  }
+
   /** A dry run: what the invalidation would reach, by reads only (DryRun). */
   private Future<PreviewResult> preview(PreviewQuery q) {
     return DryRun.run(new DryRun.Reads() {
@@ -468,7 +491,8 @@ public final class CacheVerticle extends VerticleBase {
       for (String p : prefixes) {
         // the range ends at the prefix followed by the byte 0xFF, as prefixes.lua's '\255'
         calls.add(redis.send(Request.cmd(Command.ZRANGEBYLEX).arg(RedisKeys.LIVE.shard(ns, s)).arg("[" + p)
-            .arg(io.vertx.core.buffer.Buffer.buffer().appendString("[" + p).appendByte((byte) 0xFF))));
+            .arg(io.vertx.core.buffer.Buffer.buffer().appendString("[" + p).appendByte((byte) 0xFF)))
+            .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS));
       }
     }
     return Future.all(calls).map(v -> {

@@ -82,10 +82,11 @@ public final class RedisKeys {
   public static final Key EPOCH = new Key("cg:" + GLOBAL_TAG + "epoch", Placement.GLOBAL, "string", "a random id of this Redis data set");
   public static final Key TAILS = new Key("cg:" + GLOBAL_TAG + "tails", Placement.GLOBAL, "zset", "each instance's streamed position (ms)");
   public static final Key TAILBEAT = new Key("cg:" + GLOBAL_TAG + "tailbeat", Placement.GLOBAL, "zset", "when each instance last reported its position");
+  public static final Key INSTANCES = new Key("cg:" + GLOBAL_TAG + "instances", Placement.GLOBAL, "hash", "each live instance's self-report (JSON)");
 
   /** Every key of the schema (besides the entries' values, stored under their own names). */
   public static final List<Key> ALL = List.of(META, LEASE, COACCESS, DEPENDENTS, VERSION, TAG, TAG_INVALIDATED, LIVE, EXPIRY,
-      PREFIXES_INVALIDATED, NOTICES, TRIMMED, EPOCH, TAILS, TAILBEAT);
+      PREFIXES_INVALIDATED, NOTICES, TRIMMED, EPOCH, TAILS, TAILBEAT, INSTANCES);
 
   /**
    * The keys of one entry, its slot found once: every {@link Placement#ENTRY} and {@link Placement#SLOT}

@@ -105,6 +105,8 @@ public final class ConfigKeys {
   public static final Key<String> INSTANCE_ID = stringKey("instance.id", "",
       Format.of("[A-Za-z0-9._:-]{0,64}", "must be 1 to 64 letters, digits or . _ : -"),
       "this instance's name in /health, /v1/stats and PostgreSQL; empty = host-pid-random");
+  public static final Key<Long> INSTANCE_REPORT_INTERVAL_MS = longKey("instance.reportIntervalMs", 5_000, 100, 60_000,
+      "milliseconds; how often the instance reports itself (GET /v1/instances) and samples the dashboard's series");
 
   // ---- capture ----
   public static final Key<Boolean> CAPTURE_ENABLED = boolKey("capture.enabled", true,

@@ -164,6 +164,9 @@ public final class GatewayConfig {
   /** {@code instance.id}, or host-pid-random when it was empty. */
   public String instanceId() { return get(INSTANCE_ID); }
 
+  /** {@code instance.reportIntervalMs}. */
+  public long reportIntervalMs() { return get(INSTANCE_REPORT_INTERVAL_MS); }
+
   /** {@code demo.enabled}, resolved by the mode when unset. */
   public boolean demo() { return get(DEMO_ENABLED); }
 
