@@ -167,10 +167,280 @@ export class Client extends Emitter {
   _send(frame) {
     if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(frame));
   }
+
+  /** Follows every notice in full (or stops); sent now if connected, and on every reconnect. */
+  setAll(on) {
+    if (this.all === !!on) return;
+    this.all = !!on;
+    if (this.state === 'connected') this._send({ type: on ? 'subscribe' : 'unsubscribe', id: this._id(), all: true });
+  }
 }
 
-export function connect(options) {
-  return new Client(options);
+// ---- one socket per browser: the tabs of an origin share one stream connection ----
+//
+// The tabs that connect to the same stream URL with the same token elect one holder of the WebSocket
+// (Web Locks: the lock is the socket; without them, the holder beats on the channel and a tab that
+// stops hearing it claims). The holder subscribes to the union of every tab's names and forwards each
+// frame on a BroadcastChannel; each tab hands its listeners only the notices that concern its own
+// names. Every tab keeps the same picture of who follows what (subscriptions are broadcast), so the
+// tab that takes over opens the socket with the union at once, and resumes with `since` from the last
+// notice it saw: no tab misses a notice across a handover.
+
+const BEAT_MS = 500;        // the holder's heartbeat, without Web Locks
+const SILENCE_MS = 1500;    // no beat for this long: the holder is gone, claim
+const CLAIM_MS = 150;       // a claim stands if no tab with a smaller id claims within this
+
+function randomId() {
+  const c = globalThis.crypto;
+  if (c && c.randomUUID) return c.randomUUID();
+  return Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+
+/** FNV-1a of a string, in hex: a channel name must not carry the token itself. */
+function fnv(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h.toString(16);
+}
+
+const KINDS = ['keys', 'tags', 'prefixes'];
+
+export class SharedClient extends Emitter {
+  constructor(options, { BroadcastChannel: BC, locks = null } = {}) {
+    super();
+    if (!options || !options.url) throw new Error('cachegate: url is required');
+    this.options = { ...options };
+    this.url = options.url;
+    this.all = !!options.all;
+    this.tab = randomId();
+    this.names = { keys: new Set(), tags: new Set(), prefixes: new Set() };
+    this.state = 'connecting';
+    this.position = null;
+    this.holder = null;      // the holding tab's id, when known
+    this.inner = null;       // the real Client, while this tab holds the socket
+    this.tabs = new Map();   // every tab's names, as broadcast: id -> {keys, tags, prefixes, all}
+    this.tabs.set(this.tab, this._mine());
+    const base = new URL(options.url, globalThis.location ? globalThis.location.href : undefined).toString();
+    const key = 'cachegate:' + base + (typeof options.token === 'string' && options.token ? ':' + fnv(options.token) : '');
+    this.channel = new BC(key);
+    this.channel.onmessage = (ev) => this._receive(ev.data);
+    this._closed = false;
+    this._locks = locks;
+    this._lockName = key;
+    this._post({ t: 'hello', from: this.tab, names: this._mine() });
+    // a closing tab says goodbye, so the others take over at once and drop its names
+    if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('pagehide', () => this.close());
+    if (locks) {
+      locks.request(key, { mode: 'exclusive' }, () => new Promise((release) => {
+        this._release = release;
+        if (this._closed) release(); else this._become();
+      }));
+    } else {
+      this._lastBeat = Date.now() - SILENCE_MS + 2 * CLAIM_MS; // a holder answers hello at once
+      this._watch = setInterval(() => this._check(), BEAT_MS / 2);
+    }
+  }
+
+  subscribe({ keys = [], tags = [], prefixes = [] } = {}) {
+    for (const [kind, list] of Object.entries({ keys, tags, prefixes })) for (const n of list) this.names[kind].add(n);
+    this._changed();
+  }
+
+  unsubscribe({ keys = [], tags = [], prefixes = [] } = {}) {
+    keys.forEach((k) => this.names.keys.delete(k));
+    tags.forEach((t) => this.names.tags.delete(t));
+    prefixes.forEach((p) => this.names.prefixes.delete(p));
+    this._changed();
+  }
+
+  /** Whether this tab holds the browser's stream connection. */
+  get holding() { return this.inner !== null; }
+
+  close() {
+    if (this._closed) return;
+    this._closed = true;
+    clearInterval(this._watch);
+    clearInterval(this._beat);
+    this._post({ t: 'bye', from: this.tab, holder: this.holding });
+    if (this.inner) { this.inner.close(); this.inner = null; }
+    if (this._release) this._release();
+    this.channel.close();
+    this._setState('disconnected');
+  }
+
+  // ---- names ----
+
+  _mine() { return { keys: [...this.names.keys], tags: [...this.names.tags], prefixes: [...this.names.prefixes], all: this.all }; }
+
+  _changed() {
+    this.tabs.set(this.tab, this._mine());
+    this._post({ t: 'names', from: this.tab, names: this._mine() });
+    this._sync();
+  }
+
+  /** The holder: the socket follows the union of every tab's names. */
+  _sync() {
+    if (!this.inner) return;
+    const union = { keys: new Set(), tags: new Set(), prefixes: new Set() };
+    let all = false;
+    for (const n of this.tabs.values()) {
+      for (const kind of KINDS) for (const x of n[kind]) union[kind].add(x);
+      all = all || n.all;
+    }
+    const gone = { keys: [], tags: [], prefixes: [] };
+    for (const kind of KINDS) for (const x of this.inner.names[kind]) if (!union[kind].has(x)) gone[kind].push(x);
+    if (gone.keys.length || gone.tags.length || gone.prefixes.length) this.inner.unsubscribe(gone);
+    this.inner.subscribe({ keys: [...union.keys], tags: [...union.tags], prefixes: [...union.prefixes] });
+    this.inner.setAll(all);
+  }
+
+  /** Whether a notice concerns this tab: one of its keys, a key under one of its prefixes, one of its tags. */
+  _covers(f) {
+    if (this.all) return true;
+    for (const k of f.keys || []) {
+      if (this.names.keys.has(k)) return true;
+      for (const p of this.names.prefixes) if (k.startsWith(p)) return true;
+    }
+    for (const t of f.tags || []) if (this.names.tags.has(t)) return true;
+    for (const p of f.prefixes || []) {
+      if (this.names.prefixes.has(p)) return true;
+      for (const k of this.names.keys) if (k.startsWith(p)) return true;
+    }
+    return false;
+  }
+
+  // ---- holding the socket ----
+
+  _become() {
+    if (this._closed || this.inner) return;
+    this.holder = this.tab;
+    const inner = new Client({ ...this.options, all: false });
+    inner.position = this.position; // resume where this tab's notices end: what the last holder had not forwarded is replayed
+    this.inner = inner;
+    this._sync();
+    for (const event of ['invalidate', 'reset', 'subscribed', 'error', 'close']) {
+      inner.on(event, (frame) => {
+        if (this.inner !== inner) return;
+        this._post({ t: 'frame', from: this.tab, event, frame });
+        this._deliver(event, frame);
+      });
+    }
+    inner.on('state', (state) => {
+      if (this.inner !== inner) return;
+      this._post({ t: 'state', from: this.tab, state });
+      this._setState(state);
+    });
+    this._setState(inner.state);
+    this._post({ t: 'holder', from: this.tab, state: inner.state });
+    if (!this._locks) this._beat = setInterval(() => this._post({ t: 'beat', from: this.tab }), BEAT_MS);
+  }
+
+  _stepDown() {
+    clearInterval(this._beat);
+    if (this.inner) { const i = this.inner; this.inner = null; i.close(); }
+  }
+
+  // ---- the channel ----
+
+  _post(m) {
+    try { this.channel.postMessage(m); } catch { /* closed */ }
+  }
+
+  _receive(m) {
+    if (!m || m.from === this.tab || this._closed) return;
+    switch (m.t) {
+      case 'hello':
+        this.tabs.set(m.from, m.names);
+        this._post({ t: 'names', from: this.tab, names: this._mine() });
+        if (this.inner) { this._post({ t: 'holder', from: this.tab, state: this.inner.state }); this._sync(); }
+        break;
+      case 'names':
+        this.tabs.set(m.from, m.names);
+        this._sync();
+        break;
+      case 'bye':
+        this.tabs.delete(m.from);
+        this._sync();
+        if (m.holder && this.holder === m.from) {
+          this.holder = null;
+          this._lastBeat = 0; // claim at the next check (Web Locks hand the lock over by themselves)
+          if (!this._locks) this._check();
+        }
+        break;
+      case 'holder':
+      case 'beat':
+        this._heard(m.from);
+        if (m.t === 'holder' && m.state) this._setState(m.state);
+        break;
+      case 'claim':
+        if (this.inner && !this._locks) this._post({ t: 'beat', from: this.tab }); // a holder is here
+        else if (this._claim && m.from < this.tab) this._claim = null;       // a smaller id claims first
+        break;
+      case 'state':
+        this._heard(m.from);
+        this._setState(m.state);
+        break;
+      case 'frame':
+        this._heard(m.from);
+        this._deliver(m.event, m.frame);
+        break;
+      default:
+    }
+  }
+
+  _heard(holder) {
+    this._lastBeat = Date.now();
+    this._claim = null;
+    if (this.inner && holder !== this.tab && !this._locks) {
+      if (holder < this.tab) this._stepDown(); else return; // two holders (a partition healed): the smaller id keeps it
+    }
+    this.holder = holder;
+  }
+
+  /** Without Web Locks: claim the socket when the holder has been silent; the claim stands unless a smaller id claims too. */
+  _check() {
+    if (this._closed || this.inner) return;
+    const now = Date.now();
+    if (this._claim) {
+      if (now - this._claim >= CLAIM_MS) { this._claim = null; this._become(); }
+      return;
+    }
+    if (now - this._lastBeat >= SILENCE_MS) {
+      this._claim = now;
+      this._post({ t: 'claim', from: this.tab });
+      setTimeout(() => this._check(), CLAIM_MS);
+    }
+  }
+
+  _deliver(event, frame) {
+    if (event === 'invalidate') {
+      if (this.position && frame.id <= this.position) return; // already delivered (a replay across a handover)
+      this.position = frame.id;
+      if (this._covers(frame)) this.emit('invalidate', frame);
+      return;
+    }
+    if (event === 'subscribed' && frame.position && (!this.position || frame.position > this.position)) this.position = frame.position;
+    this.emit(event, frame);
+  }
+
+  _setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this.emit('state', s);
+  }
+}
+
+/**
+ * A stream client. In a browser, the tabs of one origin share one connection by default (`shared:
+ * false` opts out); elsewhere (Node) each client has its own unless `shared: true`. Without
+ * BroadcastChannel it is always one socket per client.
+ */
+export function connect(options = {}) {
+  const BC = 'BroadcastChannel' in options ? options.BroadcastChannel : globalThis.BroadcastChannel;
+  const shared = options.shared ?? (typeof document !== 'undefined');
+  if (!shared || !BC) return new Client(options);
+  const locks = options.locks === undefined ? (globalThis.navigator && globalThis.navigator.locks) || null : options.locks;
+  return new SharedClient(options, { BroadcastChannel: BC, locks });
 }
 
 /**

@@ -42,6 +42,13 @@ test('backoff is jittered and capped', () => {
   assert.ok(backoffDelay(3, 100, 1000, () => 0.5) <= 800);
 });
 
+test('cachegate.d.ts declares every export of cachegate.js', async () => {
+  const mod = await import('../cachegate.js');
+  const { readFileSync } = await import('node:fs');
+  const dts = readFileSync(new URL('../cachegate.d.ts', import.meta.url), 'utf8');
+  for (const name of Object.keys(mod)) assert.match(dts, new RegExp(`export declare (function|class) ${name}\\b`), name);
+});
+
 test('a notice covers a key by name, tag or prefix', () => {
   assert.ok(noticeCovers({ keys: ['a'] }, 'a'));
   assert.ok(noticeCovers({ tags: ['t'] }, 'x', ['t']));

@@ -25,4 +25,22 @@ class NodeClientIT {
       assertThat(p.exitValue()).as(out).isZero();
     }
   }
+
+  /**
+   * cachegate.d.ts compiles, and the documented uses type-check against it (webroot/test/usage.ts,
+   * with misuses that must not). TypeScript comes from the npm registry: .ci/run installs it and
+   * names it in CG_TEST_TSC; elsewhere the test is skipped when it is missing, never in CI.
+   */
+  @Test
+  void theTypeDeclarationsCompileWithTheDocumentedUses() throws Exception {
+    String tsc = System.getenv("CG_TEST_TSC");
+    if (tsc == null || !java.nio.file.Files.isExecutable(java.nio.file.Path.of(tsc))) {
+      assertThat(System.getenv("CI")).as("TypeScript must be installed in CI (.ci/run does it)").isNull();
+      org.junit.jupiter.api.Assumptions.abort("no TypeScript compiler (CG_TEST_TSC)");
+    }
+    Process p = new ProcessBuilder(tsc, "--noEmit", "-p", "webroot/test/tsconfig.json").redirectErrorStream(true).start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).as(out).isZero();
+  }
 }
