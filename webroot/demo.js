@@ -5,6 +5,7 @@ const token = sessionStorage.getItem('cachegate.token') || '';
 const streamUrl = new URL('/v1/stream', location.href);
 streamUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
 const client = connect({ url: streamUrl.toString(), token });
+globalThis.cachegateClient = client; // for the console, and the browser tests
 const headers = token ? { Authorization: 'Bearer ' + token } : {};
 const cache = createCache(client, { headers });
 const KEY = 'demo:products';

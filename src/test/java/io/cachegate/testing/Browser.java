@@ -90,14 +90,34 @@ public final class Browser implements AutoCloseable {
     String target = send(null, "Target.createTarget", new JsonObject().put("url", url)).getString("targetId");
     String session = send(null, "Target.attachToTarget", new JsonObject().put("targetId", target).put("flatten", true))
         .getString("sessionId");
-    return new Page(session);
+    return new Page(target, session);
   }
 
   public final class Page {
+    private final String target;
     private final String session;
 
-    Page(String session) {
+    Page(String target, String session) {
+      this.target = target;
       this.session = session;
+    }
+
+    /** Closes the tab, as a user would (the page's pagehide handlers run). */
+    public void close() {
+      send(null, "Target.closeTarget", new JsonObject().put("targetId", target));
+    }
+
+    /** A picture of one element (a CSS selector), even when it lies below the window. */
+    public void screenshotOf(String selector, Path file) throws IOException {
+      // a JSON array is a JavaScript literal: the selector arrives quoted whatever it holds
+      JsonObject box = new JsonObject(String.valueOf(eval("(() => { const r = document.querySelector("
+          + new io.vertx.core.json.JsonArray().add(selector).encode() + "[0]).getBoundingClientRect();"
+          + " return JSON.stringify({x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}); })()")));
+      JsonObject clip = box.copy().put("scale", 1);
+      String data = send(session, "Page.captureScreenshot", new JsonObject().put("format", "png").put("clip", clip)
+          .put("captureBeyondViewport", true)).getString("data");
+      Files.createDirectories(file.getParent());
+      Files.write(file, Base64.getDecoder().decode(data));
     }
 
     /** The value of a JavaScript expression in the page (awaited if a promise). */
