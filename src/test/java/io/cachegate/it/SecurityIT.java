@@ -65,6 +65,11 @@ class SecurityIT {
       new Route("GET", "/v1/tags/t", null, "read"),
       new Route("GET", "/v1/stats", null, "read"),
       new Route("GET", "/v1/rules", null, "read"),
+      new Route("GET", "/v1/notices?limit=5", null, "read"),
+      new Route("GET", "/v1/instances", null, "read"),
+      new Route("GET", "/v1/stats/series", null, "read"),
+      new Route("POST", "/v1/invalidations?dryRun=true", "{\"keys\":[\"m:1\"]}", "invalidate"),
+      new Route("POST", "/v1/rules/products/evaluate", "{\"op\":\"TRUNCATE\"}", "invalidate"),
       new Route("POST", "/v1/tokens", "{\"keys\":[\"m:*\"]}", "admin"));
 
   @Test

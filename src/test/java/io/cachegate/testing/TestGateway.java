@@ -204,12 +204,12 @@ public final class TestGateway implements AutoCloseable {
    * The namespace's keys other than those that live as long as the gateway by design (docs/architecture.md,
    * "State in Redis"): the version counters (one per slot in use), the epoch, the notice log and what
    * the trim keeps (the notice tails' positions and heartbeats, written by every running instance about
-   * once a second, and the last trimmed id). What remains must expire with the entries.
+   * once a second, the instances' reports, and the last trimmed id). What remains must expire with the entries.
    */
   public List<String> transientKeys() {
     Response r = Await.get(redis.send(Request.cmd(Command.KEYS).arg(namespace + "*")));
     java.util.Set<String> fixed = java.util.Set.of(RedisKeys.EPOCH.name(), RedisKeys.NOTICES.name(), RedisKeys.TAILS.name(),
-        RedisKeys.TAILBEAT.name(), RedisKeys.TRIMMED.name());
+        RedisKeys.TAILBEAT.name(), RedisKeys.TRIMMED.name(), RedisKeys.INSTANCES.name());
     List<String> out = new java.util.ArrayList<>();
     for (Response k : r) {
       String name = k.toString().substring(namespace.length());
