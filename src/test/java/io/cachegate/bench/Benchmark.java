@@ -69,7 +69,7 @@ import java.util.regex.Pattern;
  * </ol>
  * Prints a table and JSON (also written to target/benchmark.json). Bounded in time; stops every
  * process it started. Options: --seconds N (per timed phase), --latency-clients, --fanout-clients,
- * --memory-clients a,b, --backlog, --only name,name (latency, overhead, throughput, fanout, memory, drain, wal, cluster).
+ * --memory-clients a,b, --backlog, --only name,name (latency, overhead, rest, throughput, fanout, memory, drain, wal, cluster).
  */
 public final class Benchmark {
 
@@ -113,6 +113,7 @@ public final class Benchmark {
     setUp();
     if (wanted("latency")) latency();
     if (wanted("overhead")) overhead();
+    if (wanted("rest")) rest();
     if (wanted("throughput")) throughput();
     if (wanted("fanout")) fanout();
     if (wanted("memory")) memory();
@@ -449,6 +450,93 @@ public final class Benchmark {
         .put("restBatchKeysPerSec", restBatches * batch).put("pipelinedDelKeysPerSec", rawBatches * batch).put("batchSize", batch));
     row("REST single-key invalidations/s (50 conn)", rest, raw, "/s", ">= 0.4", rest / raw);
     row("batch invalidation keys/s", restBatches * batch, rawBatches * batch, "keys/s", ">= 0.3", restBatches / rawBatches);
+  }
+
+  // ---- 3a. REST under wrk, against a bare Vert.x HTTP -> Redis (DEL + XADD) server ----
+
+  /** What one wrk run measured, and the CPU time the server process spent meanwhile. */
+  private record WrkRun(double perSec, long requests, long errors, double p50Ms, double p99Ms, long cpuMs) {
+    double cpuMsPer1000() {
+      return requests == 0 ? 0 : cpuMs * 1000.0 / requests;
+    }
+  }
+
+  /**
+   * {@code DELETE /v1/entries/KEY} with distinct keys from 50 connections (wrk, 2 threads), against the
+   * gateway and against {@link BareRestServer} on the same Redis, each after a warm-up; the servers' CPU
+   * time comes from /proc. wrk shares the cores with the server, equally in both runs.
+   */
+  private void rest() throws Exception {
+    int seconds = Math.max(5, intOpt("seconds", 10));
+    Path script = Path.of("target", "wrk-delete.lua");
+    Files.createDirectories(script.getParent());
+    Files.writeString(script, """
+        local n = 0
+        local prefix = "w" .. tostring(math.random(1, 1000000000)) .. ":"
+        request = function()
+          n = n + 1
+          return wrk.format("DELETE", "/v1/entries/" .. prefix .. n)
+        end
+        """);
+    int barePort = freePort();
+    GatewayProcess bare = GatewayProcess.start(List.of("-Xmx1g", "-XX:+UseG1GC"), BareRestServer.class.getName(),
+        List.of(Integer.toString(barePort), TestServices.get().redisUrl(), ns), Map.of());
+    try {
+      bare.awaitListening();
+      WrkRun floor = wrk(bare, barePort, script, seconds);
+      WrkRun ours = wrk(gateway, gateway.port(), script, seconds);
+      results.put("rest", new JsonObject().put("connections", 50).put("seconds", seconds)
+          .put("gatewayPerSec", ours.perSec()).put("barePerSec", floor.perSec())
+          .put("gatewayP50Ms", ours.p50Ms()).put("gatewayP99Ms", ours.p99Ms()).put("bareP50Ms", floor.p50Ms()).put("bareP99Ms", floor.p99Ms())
+          .put("gatewayCpuMsPer1000", ours.cpuMsPer1000()).put("bareCpuMsPer1000", floor.cpuMsPer1000())
+          .put("gatewayErrors", ours.errors()).put("bareErrors", floor.errors()));
+      row("REST DELETE/s, wrk 50 conn, vs bare DEL+XADD", ours.perSec(), floor.perSec(), "/s", ">= 0.6", ours.perSec() / floor.perSec());
+      row("  p99 latency", ours.p99Ms(), floor.p99Ms(), "ms", "(info)", ours.p99Ms() / floor.p99Ms());
+      row("  server CPU per 1,000 invalidations", ours.cpuMsPer1000(), floor.cpuMsPer1000(), "ms", "(lower is better)",
+          ours.cpuMsPer1000() / floor.cpuMsPer1000());
+    } finally {
+      bare.close();
+    }
+  }
+
+  private WrkRun wrk(GatewayProcess server, int port, Path script, int seconds) throws Exception {
+    runWrk(port, script, 3); // warm-up: JIT, pools
+    long cpu0 = GatewayProcess.cpuMillis(server.process.pid());
+    String out = runWrk(port, script, seconds);
+    long cpu = GatewayProcess.cpuMillis(server.process.pid()) - cpu0;
+    Matcher rps = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
+    Matcher total = Pattern.compile("([0-9]+) requests in").matcher(out);
+    Matcher bad = Pattern.compile("Non-2xx or 3xx responses:\\s+([0-9]+)").matcher(out);
+    Matcher errs = Pattern.compile("Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)").matcher(out);
+    if (!rps.find() || !total.find()) throw new IllegalStateException("wrk said: " + out);
+    long errors = bad.find() ? Long.parseLong(bad.group(1)) : 0;
+    if (errs.find()) for (int i = 1; i <= 4; i++) errors += Long.parseLong(errs.group(i));
+    return new WrkRun(Double.parseDouble(rps.group(1)), Long.parseLong(total.group(1)), errors,
+        percentile(out, "50%"), percentile(out, "99%"), cpu);
+  }
+
+  /** A latency percentile of wrk's --latency table, in ms. */
+  private static double percentile(String out, String which) {
+    Matcher m = Pattern.compile("\\s" + Pattern.quote(which) + "\\s+([0-9.]+)(us|ms|s)").matcher(out);
+    if (!m.find()) return -1;
+    double v = Double.parseDouble(m.group(1));
+    return switch (m.group(2)) {
+      case "us" -> v / 1000;
+      case "s" -> v * 1000;
+      default -> v;
+    };
+  }
+
+  private static String runWrk(int port, Path script, int seconds) throws Exception {
+    Process p = new ProcessBuilder("wrk", "-t2", "-c50", "-d" + seconds + "s", "--latency", "-s", script.toString(),
+        "http://127.0.0.1:" + port).redirectErrorStream(true).start();
+    try {
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(seconds + 30L, TimeUnit.SECONDS)) throw new IllegalStateException("wrk did not finish");
+      return out;
+    } finally {
+      p.destroyForcibly(); // by its handle: wrk is a child of this process
+    }
   }
 
   @FunctionalInterface
