@@ -189,6 +189,7 @@ export class Client extends Emitter {
 const BEAT_MS = 500;        // the holder's heartbeat, without Web Locks
 const SILENCE_MS = 1500;    // no beat for this long: the holder is gone, claim
 const CLAIM_MS = 150;       // a claim stands if no tab with a smaller id claims within this
+const ROLL_MS = 1000;       // a new holder drops the names of tabs that did not answer its roll call within this
 
 function randomId() {
   const c = globalThis.crypto;
@@ -220,6 +221,7 @@ export class SharedClient extends Emitter {
     this.inner = null;       // the real Client, while this tab holds the socket
     this.tabs = new Map();   // every tab's names, as broadcast: id -> {keys, tags, prefixes, all}
     this.tabs.set(this.tab, this._mine());
+    this._seen = new Map();  // when each tab last broadcast its names
     const base = new URL(options.url, globalThis.location ? globalThis.location.href : undefined).toString();
     const key = 'cachegate:' + base + (typeof options.token === 'string' && options.token ? ':' + fnv(options.token) : '');
     this.channel = new BC(key);
@@ -332,6 +334,15 @@ export class SharedClient extends Emitter {
     });
     this._setState(inner.state);
     this._post({ t: 'holder', from: this.tab, state: inner.state });
+    // a tab that died without saying goodbye (a crash, a killed process) still has names in the table:
+    // every live tab answers the roll call, and the names of those that do not are dropped
+    const rollAt = Date.now();
+    this._post({ t: 'roll', from: this.tab });
+    setTimeout(() => {
+      if (this.inner !== inner) return;
+      for (const id of [...this.tabs.keys()]) if (id !== this.tab && !((this._seen.get(id) || 0) >= rollAt)) this.tabs.delete(id);
+      this._sync();
+    }, ROLL_MS);
     if (!this._locks) this._beat = setInterval(() => this._post({ t: 'beat', from: this.tab }), BEAT_MS);
   }
 
@@ -349,17 +360,23 @@ export class SharedClient extends Emitter {
   _receive(m) {
     if (!m || m.from === this.tab || this._closed) return;
     switch (m.t) {
+      case 'roll':
+        this._post({ t: 'names', from: this.tab, names: this._mine() });
+        break;
       case 'hello':
+        this._seen.set(m.from, Date.now());
         this.tabs.set(m.from, m.names);
         this._post({ t: 'names', from: this.tab, names: this._mine() });
         if (this.inner) { this._post({ t: 'holder', from: this.tab, state: this.inner.state }); this._sync(); }
         break;
       case 'names':
+        this._seen.set(m.from, Date.now());
         this.tabs.set(m.from, m.names);
         this._sync();
         break;
       case 'bye':
         this.tabs.delete(m.from);
+        this._seen.delete(m.from);
         this._sync();
         if (m.holder && this.holder === m.from) {
           this.holder = null;

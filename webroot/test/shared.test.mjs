@@ -116,6 +116,32 @@ for (const election of ['BroadcastChannel', 'Web Locks']) {
   });
 }
 
+test('a tab that dies without a goodbye loses its names when the next holder takes over', async () => {
+  const server = fakeServer();
+  const opts = { url: 'ws://gateway.test/v1/stream?crash', shared: true, WebSocket: server.FakeWS, locks: null, baseDelayMs: 10, maxDelayMs: 20 };
+  const a = connect(opts);
+  await until('a to hold the socket', () => a.holding && server.open().length === 1);
+  const b = connect(opts);
+  const c = connect(opts);
+  try {
+    b.subscribe({ keys: ['b:1'] });
+    c.subscribe({ keys: ['c:1'] });
+    await until('the names of b and c on the socket', () => server.open()[0].names('keys').includes('b:1') && server.open()[0].names('keys').includes('c:1'));
+    // c crashes: its channel and timers go, no goodbye
+    clearInterval(c._watch);
+    c._closed = true;
+    c.channel.close();
+    a.close();
+    await until('b to hold a socket of its own', () => b.holding && server.open().length === 1, 3000);
+    const next = server.open()[0];
+    await until('c:1 unsubscribed after the roll call', () => next.sent.some((f) => f.type === 'unsubscribe' && (f.keys || []).includes('c:1')), 3000);
+    assert.ok(!next.sent.some((f) => f.type === 'unsubscribe' && (f.keys || []).includes('b:1')));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 test('shared: false, or no BroadcastChannel, is one socket per client', () => {
   const server = fakeServer();
   const a = connect({ url: 'ws://gateway.test/v1/stream?solo', shared: false, WebSocket: server.FakeWS });

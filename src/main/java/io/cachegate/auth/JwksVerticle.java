@@ -111,7 +111,7 @@ public final class JwksVerticle extends VerticleBase {
           schedule(refreshMs);
         })
         .recover(err -> {
-          String reason = err.getMessage() == null ? err.toString() : err.getMessage();
+          String reason = describe(err);
           metrics.jwksFetch(trigger, false);
           verifier.remoteFailed(reason, System.currentTimeMillis());
           TokenVerifier.JwksStatus s = verifier.jwksStatus();
@@ -122,6 +122,27 @@ public final class JwksVerticle extends VerticleBase {
         })
         .onComplete(ar -> inFlight = null);
     return inFlight;
+  }
+
+  /** Why a fetch failed, in words that name the fix for a refused TLS certificate. */
+  String describe(Throwable err) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.security.cert.CertPathBuilderException || t instanceof java.security.cert.CertPathValidatorException) {
+        all.append(" pkix path");
+      }
+      all.append(' ').append(t.getMessage());
+    }
+    String lower = all.toString().toLowerCase(java.util.Locale.ROOT);
+    String host = java.net.URI.create(url).getHost();
+    if (lower.contains("pkix path") || lower.contains("unable to find valid certification path")) {
+      return "TLS: the certificate of " + host + " is not trusted by " + (caFile.isEmpty() ? "the JDK's trusted CAs" : "auth.jwt.jwksCaFile (" + caFile + ")")
+          + "; set auth.jwt.jwksCaFile to the CA that signed it";
+    }
+    if (lower.contains("no subject alternative") || lower.contains("no name matching")) {
+      return "TLS: the certificate of " + host + " does not name that host (its subject alternative names)";
+    }
+    return err.getMessage() == null ? err.toString() : err.getMessage();
   }
 
   private void schedule(long delayMs) {

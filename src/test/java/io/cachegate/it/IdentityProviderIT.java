@@ -246,6 +246,41 @@ class IdentityProviderIT {
     }
   }
 
+  @Test
+  void aJwksOverHttpsIsFetchedWithTheConfiguredCaAndARefusedCertificateIsNamed() throws Exception {
+    Signer key = TestKeys.ec("tls-1", JWSAlgorithm.ES256);
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try (io.cachegate.testing.TestCerts certs = io.cachegate.testing.TestCerts.create()) {
+      io.vertx.core.http.HttpServer tls = Await.get(vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions()
+              .setHost("127.0.0.1").setPort(0).setSsl(true)
+              .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setKeyPath(certs.serverKey.toString()).setCertPath(certs.serverCert.toString())))
+          .requestHandler(req -> req.response().putHeader("Content-Type", "application/json").end(TestKeys.jwks(java.util.List.of(key))))
+          .listen());
+      String url = "https://localhost:" + tls.actualPort() + "/.well-known/jwks.json";
+      try (TestGateway trusted = tlsGateway(url, certs.ca.toString()); TestGateway untrusted = tlsGateway(url, certs.unrelatedCa.toString())) {
+        Await.until("the key set fetched over TLS", 10_000, () -> trusted.call("GET", "/health", null).json().getJsonObject("jwks").getBoolean("up"));
+        try (TestSocket s = trusted.socketAt("/v1/stream?token=" + key.sign(user7()))) {
+          assertThat(s.subscribe(new JsonObject().put("keys", new JsonArray().add("user:7:a"))).getString("type")).isEqualTo("subscribed");
+        }
+        Await.until("the refused certificate in /health", 10_000,
+            () -> untrusted.call("GET", "/health", null).json().getJsonObject("jwks").getString("error") != null);
+        String error = untrusted.call("GET", "/health", null).json().getJsonObject("jwks").getString("error");
+        assertThat(error).contains("not trusted").contains("localhost").contains("auth.jwt.jwksCaFile");
+        assertThat(untrusted.socketRefusalAt("/v1/stream?token=" + key.sign(user7())).getString("reason")).isEqualTo("keys_unavailable");
+      }
+    } finally {
+      Await.get(vertx.close());
+    }
+  }
+
+  static TestGateway tlsGateway(String url, String caFile) {
+    JsonObject jwt = new JsonObject().put("jwksUrl", url).put("jwksCaFile", caFile).put("issuer", ISS)
+        .put("audience", new JsonArray().add(AUD)).put("claim", CLAIM);
+    JsonObject cfg = new JsonObject().put("auth", new JsonObject().put("enabled", true).put("jwt", jwt)
+        .put("apiKeys", new JsonArray().add(new JsonObject().put("name", "ops").put("tokenEnv", "K_ADMIN").put("scopes", new JsonArray().add("admin")))));
+    return TestGateway.start(cfg, Map.of("K_ADMIN", ADMIN));
+  }
+
   // ---- helpers ----
 
   static String b64(String json) {
