@@ -77,10 +77,13 @@ public final class Gateway {
   /** Starts a gateway on the service URLs in {@code config}; {@code demo} first creates the demo tables. */
   public static Future<Gateway> start(GatewayConfig config, boolean demo) {
     GatewayMetrics metrics = new GatewayMetrics();
-    Vertx vertx = Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)))
-        .withMetrics(new MicrometerMetricsFactory(metrics.meterRegistry()))
-        .build();
+    // Vert.x's own series cost CPU on every request and bus message (docs/performance.md): metrics.vertx
+    Vertx vertx = config.vertxMetrics()
+        ? Vertx.builder()
+            .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)))
+            .withMetrics(new MicrometerMetricsFactory(metrics.meterRegistry()))
+            .build()
+        : Vertx.vertx();
     LocalCodec.registerAll(vertx);
     Gateway g = new Gateway(vertx, metrics, config);
     return (demo ? g.createDemoSchema() : Future.<Void>succeededFuture())

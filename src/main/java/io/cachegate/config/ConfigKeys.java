@@ -273,6 +273,10 @@ public final class ConfigKeys {
   public static final Key<String> AUTH_JWT_SCOPE_PREFIX = stringKey("auth.jwt.scopePrefix", "",
       "a prefix the scope values carry, e.g. cachegate: for cachegate:invalidate");
 
+  // ---- metrics ----
+  public static final Key<Boolean> METRICS_VERTX = boolKey("metrics.vertx", true,
+      "Vert.x's own series in /metrics (vertx_*, jvm_*); false saves CPU per request (docs/performance.md)");
+
   // ---- embedded, demo, shutdown ----
   public static final Key<Boolean> EMBEDDED_DEMO_SCHEMA = boolKey("embedded.demoSchema", true,
       "embedded mode only: create users and products, 100 rows each");

@@ -164,6 +164,9 @@ public final class GatewayConfig {
   /** {@code instance.id}, or host-pid-random when it was empty. */
   public String instanceId() { return get(INSTANCE_ID); }
 
+  /** {@code metrics.vertx}: Vert.x's own metrics (HTTP server, event bus, pools, JVM) in /metrics. */
+  public boolean vertxMetrics() { return get(METRICS_VERTX); }
+
   /** {@code instance.reportIntervalMs}. */
   public long reportIntervalMs() { return get(INSTANCE_REPORT_INTERVAL_MS); }
 

@@ -46,6 +46,18 @@ class MetricsIT {
     }
   }
 
+  @Test
+  void withoutVertxMetricsTheGatewaysOwnSeriesStay() {
+    try (TestGateway gw = TestGateway.start(new JsonObject().put("metrics", new JsonObject().put("vertx", false)), java.util.Map.of())) {
+      gw.call("POST", "/v1/invalidations", "{\"keys\":[\"m:off\"]}");
+      Await.until("the notice to be counted", 10_000, () -> value(gw.call("GET", "/metrics", null).body(), "cachegate_notices_total") > 0);
+      String text = gw.call("GET", "/metrics", null).body();
+      assertThat(value(text, "cachegate_invalidations_total{cause=\"api\"")).isGreaterThan(0);
+      assertThat(text).doesNotContain("vertx_http_server_requests_total").doesNotContain("vertx_eventbus_").doesNotContain("jvm_memory");
+      assertThat(gw.call("GET", "/v1/stats", null).json().getLong("invalidations")).isGreaterThan(0);
+    }
+  }
+
   /** The value of the first sample whose line starts with {@code series}. */
   private static double value(String text, String series) {
     Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + "[^ ]* ([0-9.eE+-]+)$").matcher(text);
