@@ -79,8 +79,8 @@ for (const election of ['BroadcastChannel', 'Web Locks']) {
       b.subscribe({ tags: ['t:b'] });
       await until('one open socket with both tabs\' names', () => server.open().length === 1
         && server.open()[0].names('keys').includes('a:1') && server.open()[0].names('tags').includes('t:b'));
-      assert.equal(server.sockets.length, 1, 'one socket for both tabs');
-      assert.equal([a, b].filter((c) => c.holding).length, 1);
+      // two tabs may both claim under load; the election settles on one, and one socket stays open
+      await until('one holder', () => [a, b].filter((c) => c.holding).length === 1 && server.open().length === 1);
       await until('both tabs connected', () => a.state === 'connected' && b.state === 'connected');
 
       const ws = server.open()[0];
@@ -102,8 +102,12 @@ for (const election of ['BroadcastChannel', 'Web Locks']) {
       await until('its subscribe', () => next.sent.some((f) => f.type === 'subscribe'));
       const sub = next.sent.find((f) => f.type === 'subscribe');
       assert.equal(sub.since, id(4), 'resumes after the last notice seen');
-      if (other === a) assert.deepEqual(sub.keys, ['a:1']); else assert.deepEqual(sub.tags, ['t:b']);
-      assert.ok(!(sub.keys || []).includes('a:1') || other === a, 'the closed tab\'s names are dropped');
+      if (other === a) assert.ok(sub.keys.includes('a:1')); else assert.ok(sub.tags.includes('t:b'));
+      // the closed tab's names go: never subscribed, or (with Web Locks the lock can pass before its
+      // goodbye is read) unsubscribed once the goodbye arrives
+      const [kind, name] = other === a ? ['tags', 't:b'] : ['keys', 'a:1'];
+      await until('the closed tab\'s names to go', () => !next.names(kind).includes(name)
+        || next.sent.some((f) => f.type === 'unsubscribe' && (f[kind] || []).includes(name)));
       // the replay and the live notices reach it; a replayed notice it had is not delivered twice
       next.play(notice(4, { keys: ['a:1'], tags: ['t:b'] }));
       next.play(notice(5, { keys: ['a:1'], tags: ['t:b'] }));
