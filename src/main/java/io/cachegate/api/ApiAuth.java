@@ -50,8 +50,11 @@ public final class ApiAuth {
 
   /** Throws 401 or 403 as the contract says; the caller's key, or null when auth is off. */
   public ApiKey require(String authorizationHeader, Scope scope) {
-    if (!enabled) return null;
-    ApiKey key = identify(bearer(authorizationHeader));
+    return enabled ? admit(identify(bearer(authorizationHeader)), scope) : null;
+  }
+
+  /** The key already identified (null: none matched), or 401 or 403 as {@link #require} answers. */
+  public ApiKey admit(ApiKey key, Scope scope) {
     if (key == null) throw new ApiError(ErrorCode.UNAUTHORIZED, "a valid API key is required: Authorization: Bearer <key>");
     if (!permits(key, scope)) {
       throw new ApiError(ErrorCode.FORBIDDEN, "API key '" + key.name() + "' lacks the " + scope.name().toLowerCase() + " scope");

@@ -217,9 +217,10 @@ public final class RestApi {
    * off, its address. 401 or 403 otherwise, as for API keys.
    */
   private Future<Caller> caller(RoutingContext ctx, Scope scope) {
-    String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-    String token = ApiAuth.bearer(header);
-    if (auth.enabled() && guards.tokens().enabled() && token != null && auth.identify(token) == null && token.chars().filter(c -> c == '.').count() == 2) {
+    if (!auth.enabled()) return Future.succeededFuture(new Caller("addr:" + ctx.request().remoteAddress().hostAddress(), "this address"));
+    String token = ApiAuth.bearer(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+    var key = auth.identify(token); // once per request: a digest over every configured key
+    if (key == null && guards.tokens().enabled() && token != null && token.chars().filter(c -> c == '.').count() == 2) {
       return TokenCheck.verify(vertx, guards.tokens(), metrics, token).compose(v -> {
         Set<Scope> scopes = guards.tokens().scopes(v);
         String who = "token of '" + v.subject() + "'";
@@ -231,9 +232,8 @@ public final class RestApi {
       });
     }
     try {
-      var key = auth.require(header, scope);
-      return Future.succeededFuture(key != null ? new Caller("key:" + key.name(), "API key '" + key.name() + "'")
-          : new Caller("addr:" + ctx.request().remoteAddress().hostAddress(), "this address"));
+      auth.admit(key, scope);
+      return Future.succeededFuture(new Caller("key:" + key.name(), "API key '" + key.name() + "'"));
     } catch (ApiError e) {
       return Future.failedFuture(e);
     }

@@ -114,9 +114,12 @@ public final class TokenVerifier {
    */
   public record JwksStatus(String url, boolean up, int keyCount, long fetchedAtMs, long attemptedAtMs, String error) {}
 
-  static final Set<JWSAlgorithm> PROVIDER_ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+  /** In the order the refusals name them; Ed25519 is the fully-specified name of EdDSA with that curve. */
+  static final List<JWSAlgorithm> PROVIDER_ALGORITHMS = List.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
       JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512,
       JWSAlgorithm.EdDSA, JWSAlgorithm.Ed25519);
+  private static final String PROVIDER_ALGORITHM_NAMES = String.join(", ", PROVIDER_ALGORITHMS.stream()
+      .filter(a -> a != JWSAlgorithm.Ed25519).map(JWSAlgorithm::getName).toList());
   private static final Set<String> ACCEPTED_TYPES = Set.of("jwt", "at+jwt", "application/jwt", "application/at+jwt");
   private static final int MAX_TOKEN_CHARS = 16_384;
   private static final int MIN_RSA_BITS = 2048;
@@ -150,7 +153,12 @@ public final class TokenVerifier {
 
   /** Whether any token can be verified: a secret, a key file or a JWKS is configured. */
   public boolean enabled() {
-    return secret != null || !fileKeys.isEmpty() || remote != null;
+    return secret != null || providerKeys();
+  }
+
+  /** The identity provider's keys are configured: a key file, or a JWKS (fetched or not yet). */
+  private boolean providerKeys() {
+    return !fileKeys.isEmpty() || remote != null;
   }
 
   /** Whether {@code POST /v1/tokens} can mint (an HS256 secret is configured). */
@@ -201,12 +209,12 @@ public final class TokenVerifier {
     if (JWSAlgorithm.Family.HMAC_SHA.contains(alg)) {
       if (hmac == null) {
         throw new Refused(Reason.ALG_NOT_ALLOWED, "alg " + alg + " is not accepted: this gateway has no HS256 secret and verifies "
-            + "tokens with its identity provider's public keys (" + providerAlgorithms() + ")");
+            + "tokens with its identity provider's public keys (" + PROVIDER_ALGORITHM_NAMES + ")");
       }
       if (!JWSAlgorithm.HS256.equals(alg)) throw new Refused(Reason.ALG_NOT_ALLOWED, "alg " + alg + " is not accepted; HS256 is");
       if (!verifies(signed, hmac)) throw new Refused(Reason.BAD_SIGNATURE, "bad signature");
       provider = false;
-    } else if (PROVIDER_ALGORITHMS.contains(alg) && (!fileKeys.isEmpty() || remote != null)) {
+    } else if (PROVIDER_ALGORITHMS.contains(alg) && providerKeys()) {
       checkProviderSignature(signed, alg, h.getKeyID());
       provider = true;
     } else {
@@ -396,14 +404,10 @@ public final class TokenVerifier {
     throw new IllegalArgumentException("a " + k.getAlgorithm() + " key; RSA, EC (P-256, P-384, P-521) and Ed25519 keys are supported");
   }
 
-  private String providerAlgorithms() {
-    return "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
-  }
-
   private String acceptedAlgorithms() {
     List<String> out = new ArrayList<>();
     if (hmac != null) out.add("HS256");
-    if (!fileKeys.isEmpty() || remote != null) out.add(providerAlgorithms());
+    if (providerKeys()) out.add(PROVIDER_ALGORITHM_NAMES);
     return out.isEmpty() ? "none" : String.join(", ", out);
   }
 

@@ -147,7 +147,7 @@ public final class CacheVerticle extends VerticleBase {
    * answer MOVED for most keys; a plain Redis with {@code cluster} has no slots to route by.
    */
   private Future<Void> checkMode() {
-    return redis.send(Request.cmd(Command.INFO).arg("cluster")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    return send(Request.cmd(Command.INFO).arg("cluster"))
         .transform(ar -> {
           // the cluster client's CLUSTER SLOTS, refused by a plain Redis
           boolean plain = ar.failed() && String.valueOf(ar.cause().getMessage()).contains("cluster support disabled");
@@ -179,7 +179,7 @@ public final class CacheVerticle extends VerticleBase {
    */
   private Future<Void> dropPreviousLayout() {
     String live = ns + "cg:k";
-    return redis.send(Request.cmd(Command.EXISTS).arg(live).arg(ns + "cg:notices")).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    return send(Request.cmd(Command.EXISTS).arg(live).arg(ns + "cg:notices"))
         .transform(ar -> {
           if (ar.failed() || ar.result().toInteger() == 0) return Future.<Void>succeededFuture(); // nothing of it, or no Redis yet
           log.warn("Redis holds entries of the previous cachegate layout (namespace '{}'); deleting them (a cache: they refill) "
@@ -188,14 +188,14 @@ public final class CacheVerticle extends VerticleBase {
             Request del = Request.cmd(Command.DEL);
             PREVIOUS_LAYOUT.forEach(k -> del.arg(ns + k));
             log.info("deleted {} entries of the previous layout", n);
-            return redis.send(del).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS).<Void>mapEmpty();
+            return send(del).<Void>mapEmpty();
           });
         });
   }
 
   /** Deletes the previous layout's entries 500 at a time, in the order of its live-key index. */
   private Future<Long> dropPrevious(String live, long done) {
-    return redis.send(Request.cmd(Command.ZRANGE).arg(live).arg(0).arg(499)).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    return send(Request.cmd(Command.ZRANGE).arg(live).arg(0).arg(499))
         .compose(keys -> {
           if (keys.size() == 0) return Future.succeededFuture(done);
           Request del = Request.cmd(Command.DEL);
@@ -393,8 +393,7 @@ public final class CacheVerticle extends VerticleBase {
 
   /** Reads the entry's filing, then renews it there; again when a PUT re-filed it in between. */
   private Future<Long> touchFiled(String key, String ttlMs, int tries) {
-    return redis.send(Request.cmd(Command.HMGET).arg(RedisKeys.META.in(ns, key)).arg("tags").arg("deps").arg("ttl"))
-        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    return send(Request.cmd(Command.HMGET).arg(RedisKeys.META.in(ns, key)).arg("tags").arg("deps").arg("ttl"))
         .compose(m -> {
           String tags = m.get(0) == null ? "[]" : m.get(0).toString();
           String deps = m.get(1) == null ? "[]" : m.get(1).toString();
@@ -447,8 +446,7 @@ public final class CacheVerticle extends VerticleBase {
   private Future<RecentResult> recent(RecentQuery q) {
     boolean filtered = q.key() != null || q.tag() != null;
     int count = filtered ? q.scan() : q.limit();
-    return redis.send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.NOTICES.in(ns)).arg("+").arg("-").arg("COUNT").arg(count))
-        .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS)
+    return send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.NOTICES.in(ns)).arg("+").arg("-").arg("COUNT").arg(count))
         .map(entries -> {
           List<Notice> out = new ArrayList<>();
           for (Response e : entries) {
@@ -490,9 +488,8 @@ public final class CacheVerticle extends VerticleBase {
     for (int s = 0; s < RedisKeys.SHARDS; s++) {
       for (String p : prefixes) {
         // the range ends at the prefix followed by the byte 0xFF, as prefixes.lua's '\255'
-        calls.add(redis.send(Request.cmd(Command.ZRANGEBYLEX).arg(RedisKeys.LIVE.shard(ns, s)).arg("[" + p)
-            .arg(io.vertx.core.buffer.Buffer.buffer().appendString("[" + p).appendByte((byte) 0xFF)))
-            .timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS));
+        calls.add(send(Request.cmd(Command.ZRANGEBYLEX).arg(RedisKeys.LIVE.shard(ns, s)).arg("[" + p)
+            .arg(io.vertx.core.buffer.Buffer.buffer().appendString("[" + p).appendByte((byte) 0xFF))));
       }
     }
     return Future.all(calls).map(v -> {
@@ -545,7 +542,12 @@ public final class CacheVerticle extends VerticleBase {
   }
 
   private Future<Response> ping() {
-    return redis.send(Request.cmd(Command.PING)).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
+    return send(Request.cmd(Command.PING));
+  }
+
+  /** One command, failed after {@code redis.commandTimeoutMs} (the client has no timeout of its own). */
+  private Future<Response> send(Request r) {
+    return redis.send(r).timeout(config.redis().commandTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 
   /**
