@@ -208,13 +208,14 @@ public final class Benchmark {
     int seconds = intOpt("seconds", 10);
     int groups = 100;
     int total = rate * seconds;
-    // each phase first runs warmSeconds unmeasured (JIT, connection set-up, first-time code paths in a
-    // freshly started gateway); sequence numbers: raw warm-up, raw, gateway warm-up, gateway
+    // each phase first runs unmeasured: the raw one warmSeconds (connection set-up), the gateway's until
+    // its JIT is idle (SteadyState: compilation, first-time code paths in a freshly started gateway);
+    // sequence numbers: raw warm-up, raw, gateway warm-up (at most MAX_SECONDS plus a round), gateway
     int warmSeconds = Math.min(3, seconds);
     int warm = rate * warmSeconds;
     long rawBase = warm;
     long oursWarmBase = warm + total;
-    long oursBase = 2L * warm + total;
+    long oursBase = oursWarmBase + (long) rate * (SteadyState.MAX_SECONDS + SteadyState.ROUND_SECONDS);
     AtomicLongArray commitStart = new AtomicLongArray((int) (oursBase + total + 2));
 
     // baseline: raw NOTIFY in the writing transaction, to a bare LISTEN connection
@@ -268,7 +269,12 @@ public final class Benchmark {
         ins.executeUpdate();
       }
     };
-    writeAtRate(rate, warmSeconds, oursWarmBase, oursChange, commitStart);
+    AtomicLong warmedTo = new AtomicLong(oursWarmBase);
+    SteadyState.Warmed warmed = SteadyState.warm(List.of(gateway.process.pid()), s -> {
+      writeAtRate(rate, s, warmedTo.get(), oursChange, commitStart);
+      warmedTo.addAndGet((long) rate * s);
+    });
+    System.out.println("  latency warm-up: gateway " + warmed.describe());
     cpu = machineCpu();
     writeAtRate(rate, seconds, oursBase, oursChange, commitStart);
     Await.until("gateway frames", 60_000, () -> ours.getTotalCount() >= expected);
@@ -276,7 +282,7 @@ public final class Benchmark {
     closeAll(sockets);
 
     JsonObject o = new JsonObject()
-        .put("changesPerSec", rate).put("clients", clients).put("changes", total).put("warmUpSeconds", warmSeconds)
+        .put("changesPerSec", rate).put("clients", clients).put("changes", total).put("warmUpSeconds", warmed.seconds())
         .put("cachegate", percentiles(ours)).put("rawNotify", percentiles(raw))
         .put("commitMsRawPhase", percentiles(rawCommits)).put("commitMsGatewayPhase", percentiles(commitTimes))
         .put("appendToClientMs", new JsonObject().put("p50", streamPart.getValueAtPercentile(50))
@@ -366,6 +372,8 @@ public final class Benchmark {
     PgConnection textbookListener = Await.get(PgConnection.connect(vertx, PgConnectOptions.fromUri(db)));
     Await.get(textbookListener.query("LISTEN bench_textbook").execute());
     double plain1 = tps("w_plain", seconds);
+    SteadyState.Warmed warmed = SteadyState.warm(List.of(gateway.process.pid()), s -> tps("w_watched", s));
+    if (warmed.compilerShare() >= SteadyState.IDLE_SHARE) System.out.println("  (gateway not steady after " + warmed.describe() + ")");
     double watched = tps("w_watched", seconds);
     double textbook = tps("w_notify", seconds);
     double plain2 = tps("w_plain", seconds);
@@ -418,17 +426,17 @@ public final class Benchmark {
   private void throughput() throws Exception {
     int seconds = Math.max(3, intOpt("seconds", 10) / 2);
     HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(50));
-    double rest = warmedLoop(50, seconds, n -> http.request(HttpMethod.DELETE, gateway.port(), "127.0.0.1", "/v1/entries/t:" + n)
+    double rest = warmedLoop(gateway.process.pid(), 50, seconds, n -> http.request(HttpMethod.DELETE, gateway.port(), "127.0.0.1", "/v1/entries/t:" + n)
         .compose(req -> req.send()).compose(resp -> resp.body().map(b -> {
           if (resp.statusCode() != 200) throw new IllegalStateException("status " + resp.statusCode());
           return null;
         })));
     Redis redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(TestServices.get().redisUrl()).setMaxPoolSize(50)
         .setMaxPoolWaiting(1000));
-    double raw = warmedLoop(50, seconds, n -> redis.send(Request.cmd(Command.DEL).arg(ns + "t:" + n)).mapEmpty());
+    double raw = warmedLoop(0, 50, seconds, n -> redis.send(Request.cmd(Command.DEL).arg(ns + "t:" + n)).mapEmpty());
 
     int batch = 1000;
-    double restBatches = warmedLoop(4, seconds, n -> {
+    double restBatches = warmedLoop(gateway.process.pid(), 4, seconds, n -> {
       JsonArray keys = new JsonArray();
       for (int i = 0; i < batch; i++) keys.add("b:" + n + ":" + i);
       return http.request(HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/invalidations")
@@ -438,7 +446,7 @@ public final class Benchmark {
             return null;
           }));
     });
-    double rawBatches = warmedLoop(4, seconds, n -> {
+    double rawBatches = warmedLoop(0, 4, seconds, n -> {
       List<Request> dels = new ArrayList<>(batch);
       for (int i = 0; i < batch; i++) dels.add(Request.cmd(Command.DEL).arg(ns + "b:" + n + ":" + i));
       return redis.batch(dels).mapEmpty();
@@ -455,7 +463,7 @@ public final class Benchmark {
   // ---- 3a. REST under wrk, against a bare Vert.x HTTP -> Redis (DEL + XADD) server ----
 
   /** What one wrk run measured, and the CPU time the server process spent meanwhile. */
-  private record WrkRun(double perSec, long requests, long errors, double p50Ms, double p99Ms, long cpuMs) {
+  private record WrkRun(double perSec, long requests, long errors, double p50Ms, double p99Ms, long cpuMs, SteadyState.Warmed warmed) {
     double cpuMsPer1000() {
       return requests == 0 ? 0 : cpuMs * 1000.0 / requests;
     }
@@ -489,7 +497,9 @@ public final class Benchmark {
           .put("gatewayPerSec", ours.perSec()).put("barePerSec", floor.perSec())
           .put("gatewayP50Ms", ours.p50Ms()).put("gatewayP99Ms", ours.p99Ms()).put("bareP50Ms", floor.p50Ms()).put("bareP99Ms", floor.p99Ms())
           .put("gatewayCpuMsPer1000", ours.cpuMsPer1000()).put("bareCpuMsPer1000", floor.cpuMsPer1000())
-          .put("gatewayErrors", ours.errors()).put("bareErrors", floor.errors()));
+          .put("gatewayErrors", ours.errors()).put("bareErrors", floor.errors())
+          .put("gatewayWarmUpSeconds", ours.warmed().seconds()).put("bareWarmUpSeconds", floor.warmed().seconds()));
+      System.out.println("  REST warm-up: gateway " + ours.warmed().describe() + "; bare " + floor.warmed().describe());
       row("REST DELETE/s, wrk 50 conn, vs bare DEL+XADD", ours.perSec(), floor.perSec(), "/s", ">= 0.6", ours.perSec() / floor.perSec());
       row("  p99 latency", ours.p99Ms(), floor.p99Ms(), "ms", "(info)", ours.p99Ms() / floor.p99Ms());
       row("  server CPU per 1,000 invalidations", ours.cpuMsPer1000(), floor.cpuMsPer1000(), "ms", "(lower is better)",
@@ -500,7 +510,8 @@ public final class Benchmark {
   }
 
   private WrkRun wrk(GatewayProcess server, int port, Path script, int seconds) throws Exception {
-    runWrk(port, script, 3); // warm-up: JIT, pools
+    // warm-up until the server's JIT is idle (SteadyState), then the measured run
+    SteadyState.Warmed warmed = SteadyState.warm(List.of(server.process.pid()), s -> runWrk(port, script, s));
     long cpu0 = GatewayProcess.cpuMillis(server.process.pid());
     String out = runWrk(port, script, seconds);
     long cpu = GatewayProcess.cpuMillis(server.process.pid()) - cpu0;
@@ -512,7 +523,7 @@ public final class Benchmark {
     long errors = bad.find() ? Long.parseLong(bad.group(1)) : 0;
     if (errs.find()) for (int i = 1; i <= 4; i++) errors += Long.parseLong(errs.group(i));
     return new WrkRun(Double.parseDouble(rps.group(1)), Long.parseLong(total.group(1)), errors,
-        percentile(out, "50%"), percentile(out, "99%"), cpu);
+        percentile(out, "50%"), percentile(out, "99%"), cpu, warmed);
   }
 
   /** A latency percentile of wrk's --latency table, in ms. */
@@ -544,9 +555,14 @@ public final class Benchmark {
     Future<Void> run(long n);
   }
 
-  /** Like {@link #closedLoop}, after up to 3 s of the same load unmeasured (JIT, pools, first-time paths). */
-  private double warmedLoop(int concurrency, int seconds, Op op) {
-    closedLoop(concurrency, Math.min(3, seconds), op);
+  /**
+   * Like {@link #closedLoop}, after the same load unmeasured until the JIT of this JVM (the client)
+   * and of {@code server} (a gateway's pid, or 0 for none) is idle: pools, first-time paths, compilation.
+   */
+  private double warmedLoop(long server, int concurrency, int seconds, Op op) throws Exception {
+    List<Long> pids = server == 0 ? List.of(ProcessHandle.current().pid()) : List.of(server, ProcessHandle.current().pid());
+    SteadyState.Warmed w = SteadyState.warm(pids, s -> closedLoop(concurrency, s, op));
+    if (w.compilerShare() >= SteadyState.IDLE_SHARE) System.out.println("  (not steady after " + w.describe() + ")");
     return closedLoop(concurrency, seconds, op);
   }
 
@@ -730,6 +746,7 @@ public final class Benchmark {
       st.execute("SELECT pg_create_logical_replication_slot('bench_floor', 'pgoutput')");
     }
     double plainA = tps(jdbc2, "w_plain2", seconds);
+    SteadyState.Warmed outboxWarm = SteadyState.warm(List.of(gateway.process.pid()), s -> tps("w_watched", s));
     double outbox = tps("w_watched", seconds);
     String dbName = db2.replaceFirst("^.*/", "").replaceFirst("\\?.*$", "");
     Process recv = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_recvlogical", "-h", "127.0.0.1",
@@ -762,7 +779,9 @@ public final class Benchmark {
     if (walExtra != null && !walExtra.isBlank()) walJvm.addAll(List.of(walExtra.trim().split("\\s+")));
     try (GatewayProcess walGateway = GatewayProcess.start(walJvm, "io.cachegate.Main", List.of(), env)) {
       walGateway.awaitListening();
-      tps(jdbc2, "w_wal", 3); // warm-up: the just-started JVM's compilations would be counted against it
+      // warm-up: the just-started JVM's compilations would be counted against it
+      SteadyState.Warmed walWarm = SteadyState.warm(List.of(walGateway.process.pid()), s -> tps(jdbc2, "w_wal", s));
+      System.out.println("  capture warm-up: outbox gateway " + outboxWarm.describe() + "; wal gateway " + walWarm.describe());
       long cpu0 = GatewayProcess.cpuMillis(walGateway.process.pid());
       long changes0 = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal");
       walTps = tps(jdbc2, "w_wal", seconds);
@@ -826,8 +845,8 @@ public final class Benchmark {
       g.awaitListening();
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(50));
       try {
-        double single = warmedLoop(50, seconds, n -> call(http, g.port(), HttpMethod.DELETE, "/v1/entries/t:" + n, null));
-        double batches = warmedLoop(4, seconds, n -> {
+        double single = warmedLoop(g.process.pid(), 50, seconds, n -> call(http, g.port(), HttpMethod.DELETE, "/v1/entries/t:" + n, null));
+        double batches = warmedLoop(g.process.pid(), 4, seconds, n -> {
           JsonArray keys = new JsonArray();
           for (int i = 0; i < 1000; i++) keys.add("b:" + n + ":" + i);
           return call(http, g.port(), HttpMethod.POST, "/v1/invalidations", new JsonObject().put("keys", keys));
@@ -841,7 +860,7 @@ public final class Benchmark {
           }
         }
         Await.get(Future.all(fills).timeout(60, TimeUnit.SECONDS));
-        double tags = warmedLoop(50, seconds, n -> call(http, g.port(), HttpMethod.POST, "/v1/invalidations",
+        double tags = warmedLoop(g.process.pid(), 50, seconds, n -> call(http, g.port(), HttpMethod.POST, "/v1/invalidations",
                 new JsonObject().put("tags", new JsonArray().add("bt:" + (n % 100))))
             .compose(v -> call(http, g.port(), HttpMethod.PUT, "/v1/entries/tag" + (n % 100) + ":" + (n % 20),
                 new JsonObject().put("value", n).put("tags", new JsonArray().add("bt:" + (n % 100))))));
