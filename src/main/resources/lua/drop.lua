@@ -1,14 +1,20 @@
 -- KEYS: entries of one slot, four keys each: value, bookkeeping hash (cg:m:), fill lease (cg:l:),
--- dependents zset (cg:d:)
+-- dependents zset (cg:d:); then, for an invalidation of named keys only whose entries and notice
+-- stream share the slot (one Redis), the notice stream (cg:{cg}:notices)
 -- ARGV: soft ('1'/'0'), cascade ('1'/'0'), then per entry why it is invalidated: '' (named, or by a
 -- prefix: always), or lines 't<tag>' / 'd<key>' (found in that tag's or key's filing: only while the
--- entry's own bookkeeping still lists that tag or dependency, since an old filing is never removed)
+-- entry's own bookkeeping still lists that tag or dependency, since an old filing is never removed);
+-- with the notice stream, then the notice's keys_json and cause_json
 -- Removes each entry (soft: marks it stale) and voids its lease. replies one {existed, tags (JSON, ''
--- for none), dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its zset
+-- for none), dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its
+-- zset. With the notice stream and no dependents to cascade to, this is the whole invalidation: the
+-- notice is appended here, as notice.lua would append it after the drop (the named keys, then every
+-- dropped entry's tags once, in order), and its id follows the entries in the reply
 local soft, cascade = ARGV[1] == '1', ARGV[2] == '1'
 local now = now_ms()
 local out, dels = {}, {}
-for i = 1, #KEYS / 4 do
+local entries = math.floor(#KEYS / 4)
+for i = 1, entries do
   local value_key, meta_key, lease_key, dependents_key = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
   local why = ARGV[i + 2]
   local m = redis.call('HMGET', meta_key, 'tags', 'deps')
@@ -39,4 +45,26 @@ for i = 1, #KEYS / 4 do
   out[i] = {existed, tags, dependents}
 end
 if #dels > 0 then redis.call('DEL', unpack(dels)) end
+if #KEYS == 4 * entries then return out end
+for i = 1, entries do
+  if #out[i][3] > 0 then return out end -- dependents: the cascade's rounds, then notice.lua
+end
+local tags, seen, tagged = {}, {}, 0
+for i = 1, entries do
+  if out[i][2] ~= '' then
+    tagged = tagged + 1
+    for _, t in ipairs(decode_array(out[i][2])) do
+      if not seen[t] then seen[t] = true; tags[#tags + 1] = t end
+    end
+  end
+end
+local tags_json = '[]'
+if tagged == 1 then
+  for i = 1, entries do if out[i][2] ~= '' then tags_json = out[i][2] end end -- as written, not re-encoded
+elseif #tags > 0 then
+  tags_json = json_array(tags)
+end
+local a = entries + 3
+out[entries + 1] = redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', tags_json, 'p', '[]', 'c', ARGV[a + 1],
+    'a', tostring(now), 's', soft and '1' or '0')
 return out

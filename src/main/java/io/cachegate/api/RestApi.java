@@ -116,14 +116,15 @@ public final class RestApi {
       end(ctx, OPENAPI);
     });
 
+    // the hot routes first: the router tries routes in order, each a regular expression
+    route(router, HttpMethod.DELETE, "/v1/entries/:key", Scope.INVALIDATE, null, this::delete);
+    route(router, HttpMethod.POST, "/v1/invalidations", Scope.INVALIDATE, body, this::invalidations);
+    route(router, HttpMethod.GET, "/v1/entries/:key", Scope.READ, null, this::get);
     route(router, HttpMethod.PUT, "/v1/entries/:key", Scope.WRITE, body, this::put);
     route(router, HttpMethod.GET, "/v1/entries", Scope.READ, null, this::multiGet);
     route(router, HttpMethod.GET, "/v1/entries/:key/meta", Scope.READ, null, this::meta);
     route(router, HttpMethod.GET, "/v1/entries/:key/suggested-dependencies", Scope.READ, null, this::suggestions);
     route(router, HttpMethod.POST, "/v1/entries/:key/touch", Scope.WRITE, body, this::touch);
-    route(router, HttpMethod.GET, "/v1/entries/:key", Scope.READ, null, this::get);
-    route(router, HttpMethod.DELETE, "/v1/entries/:key", Scope.INVALIDATE, null, this::delete);
-    route(router, HttpMethod.POST, "/v1/invalidations", Scope.INVALIDATE, body, this::invalidations);
     route(router, HttpMethod.POST, "/v1/events/:name", Scope.INVALIDATE, body, this::event);
     route(router, HttpMethod.GET, "/v1/tags/:tag", Scope.READ, null, this::tag);
     route(router, HttpMethod.GET, "/v1/stats", Scope.READ, null, this::stats);
@@ -179,12 +180,13 @@ public final class RestApi {
   }
 
   /**
-   * The auth check sits on a route of its own ahead of the handler's, so it runs before any body is
-   * read (Vert.x Web refuses a body handler after a user handler on one route).
+   * The auth check runs before any body is read: ahead of the handler on the route, or, for a route
+   * with a body, on a route of its own ahead of it (Vert.x Web refuses a body handler after a user
+   * handler on one route). A route without a body is one route, so the router matches its path once.
    */
   private void route(Router router, HttpMethod method, String path, Scope scope, BodyHandler body,
                      io.vertx.core.Handler<RoutingContext> handler) {
-    withHead(router.route(method, path), method).handler(ctx -> {
+    io.vertx.core.Handler<RoutingContext> guard = ctx -> {
       Future<Caller> caller = caller(ctx, scope);
       // a JWT whose key must first be fetched: hold the request's body (and its end) until then; the
       // body handler resumes it, or this does for a route without one
@@ -202,10 +204,13 @@ public final class RestApi {
               + " requests a second for " + ar.result().name() + "; retry later"));
         }
       });
-    });
-    Route main = withHead(router.route(method, path), method);
-    if (body != null) main.handler(body);
-    main.handler(handler);
+    };
+    if (body == null) {
+      withHead(router.route(method, path), method).handler(guard).handler(handler);
+    } else {
+      withHead(router.route(method, path), method).handler(guard);
+      router.route(method, path).handler(body).handler(handler);
+    }
   }
 
   /** Who is calling, for the rate limiter ({@code id}) and its answer ({@code name}). */

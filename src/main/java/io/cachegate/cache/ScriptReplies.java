@@ -82,9 +82,11 @@ final class ScriptReplies {
 
   /** drop.lua, one per entry: whether it had a value, the tags its bookkeeping listed, its dependents. */
   record Dropped(boolean existed, String tagsJson, List<String> dependents) {
-    static List<Dropped> parse(Response reply) {
-      List<Dropped> out = new ArrayList<>(reply.size());
-      for (Response r : reply) {
+    /** The first {@code entries} records of drop.lua's reply (a notice's id may follow them). */
+    static List<Dropped> parse(Response reply, int entries) {
+      List<Dropped> out = new ArrayList<>(entries);
+      for (int i = 0; i < entries; i++) {
+        Response r = reply.get(i);
         List<String> dependents = new ArrayList<>();
         for (Response d : r.get(2)) dependents.add(d.toString());
         out.add(new Dropped(r.get(0).toInteger() == 1, r.get(1).toString(), dependents));

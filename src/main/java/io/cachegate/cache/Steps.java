@@ -191,6 +191,7 @@ final class Steps {
       prefixes.addAll(inv.targets().prefixes());
       found.add(f);
     }
+    if (oneStep(invalidations)) return dropAndNotice(redis, invalidations, found);
     Future<Map<String, List<String>>> byTag = expandTags(redis, new ArrayList<>(tags));
     Future<List<String>> byPrefix = expandPrefixes(redis, new ArrayList<>(prefixes));
     return Future.all(byTag, byPrefix).compose(v -> {
@@ -213,26 +214,64 @@ final class Steps {
       List<Future<Void>> drops = new ArrayList<>();
       kinds.forEach((kind, members) -> drops.add(new Drop(redis, found, members, kind.get(0), kind.get(1)).run()));
       return Future.all(drops);
-    }).compose(v -> {
-      List<String> args = new ArrayList<>();
-      for (int i = 0; i < invalidations.size(); i++) {
-        Invalidation inv = invalidations.get(i);
-        Found f = found.get(i);
-        args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
-        args.add(new JsonArray(new ArrayList<>(f.tags)).encode());
-        args.add(new JsonArray(inv.targets().prefixes()).encode());
-        args.add(inv.cause().toJson().encode());
-        args.add(inv.soft() ? "1" : "0");
+    }).compose(v -> notice(redis, invalidations, found));
+  }
+
+  /**
+   * One request naming keys only (no tags, no prefixes), few enough for one drop.lua call, on one
+   * Redis (where the entries and the notice stream share the slot): the drop appends the notice
+   * itself, one round trip instead of two, unless the keys have dependents to cascade to.
+   */
+  private boolean oneStep(List<Invalidation> invalidations) {
+    if (cluster || invalidations.size() != 1) return false;
+    Targets t = invalidations.get(0).targets();
+    return t.tags().isEmpty() && t.prefixes().isEmpty() && !t.keys().isEmpty() && t.keys().size() <= CHUNK;
+  }
+
+  private Future<List<Outcome>> dropAndNotice(Redis redis, List<Invalidation> invalidations, List<Found> found) {
+    Invalidation inv = invalidations.get(0);
+    Found f = found.get(0);
+    List<RedisKeys.Entry> batch = entries(new ArrayList<>(f.why.keySet()));
+    List<String> keys = new ArrayList<>(batch.size() * 4 + 1);
+    List<String> args = new ArrayList<>(batch.size() + 4);
+    dropCall(batch, f.why, inv.soft(), inv.cascade(), keys, args);
+    keys.add(RedisKeys.NOTICES.in(ns));
+    args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
+    args.add(inv.cause().toJson().encode());
+    return scripts.run(redis, Script.DROP, keys, args).compose(reply -> {
+      List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(reply, batch.size());
+      if (reply.size() > batch.size()) {
+        String id = reply.get(batch.size()).toString();
+        return Future.succeededFuture(List.of(new Outcome(NoticeIds.fromStreamId(id), List.copyOf(f.listed), false)));
       }
-      return scripts.run(redis, Script.NOTICE, List.of(RedisKeys.NOTICES.in(ns)), args).map(reply -> {
-        List<String> ids = ScriptReplies.strings(reply);
-        List<Outcome> out = new ArrayList<>(invalidations.size());
-        for (int i = 0; i < invalidations.size(); i++) {
-          Found f = found.get(i);
-          out.add(new Outcome(NoticeIds.fromStreamId(ids.get(i)), List.copyOf(f.listed), f.truncated));
-        }
-        return out;
-      });
+      // dependents: the cascade goes on from this round, then the notice as for any invalidation
+      Map<String, ScriptReplies.Dropped> answers = new java.util.HashMap<>();
+      for (int i = 0; i < batch.size(); i++) answers.put(batch.get(i).key(), d.get(i));
+      Drop drop = new Drop(redis, found, List.of(0), inv.soft(), inv.cascade());
+      return drop.after(new ArrayList<>(f.why.keySet()), answers).compose(v -> notice(redis, invalidations, found));
+    });
+  }
+
+  /** The last step: every request's notice, in order, after every delete answered. */
+  private Future<List<Outcome>> notice(Redis redis, List<Invalidation> invalidations, List<Found> found) {
+    List<String> args = new ArrayList<>();
+    for (int i = 0; i < invalidations.size(); i++) {
+      Invalidation inv = invalidations.get(i);
+      Found f = found.get(i);
+      args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
+      args.add(new JsonArray(new ArrayList<>(f.tags)).encode());
+      args.add(new JsonArray(inv.targets().prefixes()).encode());
+      args.add(inv.cause().toJson().encode());
+      args.add(inv.soft() ? "1" : "0");
+    }
+    return scripts.run(redis, Script.NOTICE, List.of(RedisKeys.NOTICES.in(ns)), args).map(reply -> {
+      List<String> ids = ScriptReplies.strings(reply);
+      List<Outcome> out = new ArrayList<>(invalidations.size());
+      for (int i = 0; i < invalidations.size(); i++) {
+        Found f = found.get(i);
+        out.add(new Outcome(NoticeIds.fromStreamId(ids.get(i)), List.copyOf(f.listed), f.truncated));
+      }
+      return out;
     });
   }
 
@@ -290,19 +329,22 @@ final class Steps {
 
     private Future<Void> round(List<String> batch) {
       if (batch.isEmpty()) return Future.succeededFuture();
-      return drop(redis, batch, merged.why, soft, cascade).compose(answers -> {
-        dropped.putAll(answers);
-        for (String k : batch) for (int i : owners.get(k)) credit(i, k);
-        List<String> next = new ArrayList<>();
-        if (cascade) {
-          for (String parent : batch) {
-            for (String dep : answers.get(parent).dependents()) {
-              for (int i : List.copyOf(owners.get(parent))) reach(i, parent, dep, next);
-            }
+      return drop(redis, batch, merged.why, soft, cascade).compose(answers -> after(batch, answers));
+    }
+
+    /** What the drop of {@code batch} answered: credited to its requests, and the next round (the dependents found). */
+    Future<Void> after(List<String> batch, Map<String, ScriptReplies.Dropped> answers) {
+      dropped.putAll(answers);
+      for (String k : batch) for (int i : owners.get(k)) credit(i, k);
+      List<String> next = new ArrayList<>();
+      if (cascade) {
+        for (String parent : batch) {
+          for (String dep : answers.get(parent).dependents()) {
+            for (int i : List.copyOf(owners.get(parent))) reach(i, parent, dep, next);
           }
         }
-        return round(next);
-      });
+      }
+      return round(next);
     }
 
     /** Request {@code i} reaches {@code dep} as a dependent of {@code parent}, within its cascade limit. */
@@ -386,22 +428,28 @@ final class Steps {
       for (List<RedisKeys.Entry> c : chunks(g)) {
         List<String> keys = new ArrayList<>(c.size() * 4);
         List<String> args = new ArrayList<>(c.size() + 2);
-        args.add(soft ? "1" : "0");
-        args.add(cascade ? "1" : "0");
-        for (RedisKeys.Entry e : c) {
-          keys.add(e.value());
-          keys.add(e.of(RedisKeys.META));
-          keys.add(e.of(RedisKeys.LEASE));
-          keys.add(e.of(RedisKeys.DEPENDENTS));
-          Set<String> reasons = why.get(e.key());
-          args.add(reasons.contains("") ? "" : String.join("\n", reasons));
-        }
+        dropCall(c, why, soft, cascade, keys, args);
         calls.add(scripts.run(redis, Script.DROP, keys, args).onSuccess(r -> {
-          List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(r);
+          List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(r, c.size());
           for (int i = 0; i < c.size(); i++) out.put(c.get(i).key(), d.get(i));
         }));
       }
     }
     return Future.all(calls).map(v -> out);
+  }
+
+  /** drop.lua's KEYS and ARGV for the entries {@code c}, with the reasons {@code why} gives. */
+  private static void dropCall(List<RedisKeys.Entry> c, Map<String, Set<String>> why, boolean soft, boolean cascade,
+                               List<String> keys, List<String> args) {
+    args.add(soft ? "1" : "0");
+    args.add(cascade ? "1" : "0");
+    for (RedisKeys.Entry e : c) {
+      keys.add(e.value());
+      keys.add(e.of(RedisKeys.META));
+      keys.add(e.of(RedisKeys.LEASE));
+      keys.add(e.of(RedisKeys.DEPENDENTS));
+      Set<String> reasons = why.get(e.key());
+      args.add(reasons.contains("") ? "" : String.join("\n", reasons));
+    }
   }
 }

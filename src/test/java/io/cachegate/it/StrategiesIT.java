@@ -155,6 +155,49 @@ class StrategiesIT {
     }
   }
 
+  /**
+   * An invalidation naming keys only is one script on one Redis (the drop appends the notice); with a
+   * prefix that matches nothing the same keys take the general steps. Both notices must say the same:
+   * every named key, and each dropped entry's tags once, in order; the entries and leases are gone.
+   */
+  @Test
+  void aKeysOnlyInvalidationTellsWhatTheGeneralStepsTell() {
+    List<JsonObject> notices = new ArrayList<>();
+    for (String side : List.of("s1x", "s2x")) {
+      gw.put(side + ":a", value(1).put("tags", new JsonArray().add("fused:" + side + ":1").add("shared:" + side)));
+      gw.put(side + ":b", value(2).put("tags", new JsonArray().add("shared:" + side).add("other:" + side)));
+      gw.put(side + ":c", value(3));
+      String lease = gw.call("GET", "/v1/entries/" + side + ":d?lease=true", null).json().getString("lease");
+      assertThat(lease).isNotBlank();
+      JsonObject body = new JsonObject().put("keys", new JsonArray().add(side + ":a").add(side + ":b").add(side + ":c")
+          .add(side + ":d").add(side + ":a"));
+      if (side.equals("s2x")) body.put("prefixes", new JsonArray().add("nothing-has-this-prefix:"));
+      TestGateway.Reply r = gw.post("/v1/invalidations", body);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.json().getJsonArray("invalidated")).containsExactly(side + ":a", side + ":b", side + ":c", side + ":d");
+      String id = r.json().getString("notice");
+      JsonObject notice = gw.call("GET", "/v1/notices?limit=1", null).json().getJsonArray("notices").getJsonObject(0);
+      assertThat(notice.getString("id")).isEqualTo(id);
+      notices.add(new JsonObject(notice.encode().replace(side, "SIDE")));
+      for (String k : List.of("a", "b", "c")) assertThat(gw.exists(side + ":" + k)).isFalse();
+      // the lease taken on the missing entry was voided: its fill is refused
+      TestGateway.Reply fill = gw.put(side + ":d", value(4).put("lease", lease));
+      assertThat(fill.status()).isEqualTo(409);
+      assertThat(fill.json().getString("error")).isEqualTo("lease_voided");
+    }
+    JsonObject one = notices.get(0);
+    JsonObject steps = notices.get(1);
+    assertThat(one.getJsonArray("keys")).containsExactly("SIDE:a", "SIDE:b", "SIDE:c", "SIDE:d");
+    // each entry's tags with their parents, once, in the order of the keys
+    assertThat(one.getJsonArray("tags")).containsExactly("fused:SIDE:1", "fused:SIDE", "fused", "shared:SIDE", "shared",
+        "other:SIDE", "other");
+    assertThat(one.getJsonArray("prefixes")).isEmpty();
+    assertThat(steps.getJsonArray("prefixes")).containsExactly("nothing-has-this-prefix:");
+    for (String field : List.of("keys", "tags", "cause", "soft")) {
+      assertThat(one.getValue(field)).as(field).isEqualTo(steps.getValue(field));
+    }
+  }
+
   @Test
   void aCascadeLargerThanTheMaximumIsReported() {
     try (TestGateway small = TestGateway.start(new JsonObject().put("cache", new JsonObject().put("maxCascade", 3)), Map.of())) {
