@@ -57,6 +57,8 @@ public final class Gateway {
   private final StatsSeries series;
   private int port;
 
+  private final AdaptiveTtl adaptive;
+
   private Gateway(Vertx vertx, GatewayMetrics metrics, GatewayConfig config) {
     this.vertx = vertx;
     this.metrics = metrics;
@@ -65,6 +67,8 @@ public final class Gateway {
     this.streamStats = new StreamStats().register(metrics.meterRegistry());
     this.guards = Guards.from(config);
     this.clusterNodes = new ClusterNodes(config.redis().url());
+    // one set of adaptive-TTL counters for every cache instance (the bus's and those the HTTP verticles host)
+    this.adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
     // ten minutes at the default interval
     this.series = new StatsSeries(config.reportIntervalMs(), (int) Math.max(10, 600_000 / config.reportIntervalMs()));
   }
@@ -104,7 +108,6 @@ public final class Gateway {
 
   private Future<Void> deployCache() {
     int instances = config.cache().instances() > 0 ? config.cache().instances() : Math.max(1, Runtime.getRuntime().availableProcessors());
-    AdaptiveTtl adaptive = new AdaptiveTtl(config.cache().adaptive(), config.cache().maxTtl(), System::currentTimeMillis);
     java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
     return deploy(() -> new CacheVerticle(config, metrics, adaptive, made.getAndIncrement() == 0, clusterNodes), instances);
   }
@@ -141,7 +144,9 @@ public final class Gateway {
       return Future.failedFuture(e);
     }
     GatewayConfig bound = config.withPort(chosen);
-    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards, captureStats, streamStats, series), new DeploymentOptions().setInstances(instances))
+    // each HTTP verticle hosts a cache instance of its own on its event loop, which its REST handlers ask directly
+    return vertx.deployVerticle(() -> new HttpVerticle(bound, metrics, guards, captureStats, streamStats, series,
+            () -> new CacheVerticle(config, metrics, adaptive, false, clusterNodes, false)), new DeploymentOptions().setInstances(instances))
         .map(id -> {
           deployments.push(id);
           port = chosen;

@@ -1,5 +1,6 @@
 package io.cachegate.api;
 
+import io.cachegate.bus.Hosted;
 import io.cachegate.model.ErrorCode;
 import io.cachegate.config.GatewayConfig;
 import io.cachegate.config.GatewayConfig.Scope;
@@ -32,12 +33,19 @@ public final class HttpVerticle extends VerticleBase {
   private final CaptureStats captureStats;
   private final StreamStats streamStats;
   private final io.cachegate.metrics.StatsSeries series;
+  private final java.util.function.Supplier<Hosted> cacheFactory;
+  private Hosted cache;
   private StreamHub hub;
   private HttpServer server;
   private DemoApi demo;
 
+  /**
+   * {@code cache} makes the cache instance this verticle hosts on its event loop, asked directly by
+   * the REST handlers (null: every request goes over the bus).
+   */
   public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats, StreamStats streamStats,
-                      io.cachegate.metrics.StatsSeries series) {
+                      io.cachegate.metrics.StatsSeries series, java.util.function.Supplier<Hosted> cache) {
+    this.cacheFactory = cache;
     this.series = series;
     this.config = config;
     this.metrics = metrics;
@@ -48,7 +56,8 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats, series);
+    cache = cacheFactory == null ? null : cacheFactory.get();
+    RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats, series, cache);
     hub = new StreamHub(vertx, config.stream(), config.limits(), metrics, streamStats);
     Router router = Router.router(vertx);
     router.get("/v1/stream").handler(this::stream);
@@ -79,7 +88,8 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout((int) config.stream().stallTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true);
-    return hub.start()
+    return (cache == null ? Future.succeededFuture() : cache.host(vertx, context))
+        .compose(v -> hub.start())
         .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {
           // Vert.x Web throws out of routing on a malformed %-escape and never answers: refuse it first
           if (!wellFormedEscapes(req.uri())) {
@@ -98,7 +108,8 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return hub.stop().transform(ar -> server == null ? Future.succeededFuture() : server.close())
-        .transform(ar -> demo == null ? Future.succeededFuture() : demo.close());
+        .transform(ar -> demo == null ? Future.succeededFuture() : demo.close())
+        .transform(ar -> cache == null ? Future.succeededFuture() : cache.stop());
   }
 
   public int actualPort() {

@@ -2,6 +2,7 @@ package io.cachegate.api;
 
 import io.cachegate.model.ErrorCode;
 import io.cachegate.bus.Addresses;
+import io.cachegate.bus.Hosted;
 import io.cachegate.bus.Messages.GetQuery;
 import io.cachegate.bus.Messages.GetResult;
 import io.cachegate.bus.Messages.Health;
@@ -40,6 +41,7 @@ import io.cachegate.model.Targets;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.DecodeException;
@@ -88,9 +90,12 @@ public final class RestApi {
   private final ApiAuth auth;
   private final Guards guards;
   private final DeliveryOptions bus;
+  private final Hosted local;
 
+  /** {@code local}: the cache instance on this event loop, asked directly (null: over the bus). */
   public RestApi(Vertx vertx, GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats,
-      StreamStats streamStats, io.cachegate.metrics.StatsSeries series) {
+      StreamStats streamStats, io.cachegate.metrics.StatsSeries series, Hosted local) {
+    this.local = local;
     this.series = series;
     this.vertx = vertx;
     this.config = config;
@@ -267,9 +272,8 @@ public final class RestApi {
     }
     // a HEAD is safe: it never takes a lease
     boolean lease = "true".equals(leaseParam) && ctx.request().method() != HttpMethod.HEAD;
-    vertx.eventBus().<GetResult>request(Addresses.CACHE_GET, new GetQuery(key, lease), bus)
-        .onSuccess(m -> {
-          GetResult r = m.body();
+    this.<GetResult>request(Addresses.CACHE_GET, new GetQuery(key, lease))
+        .onSuccess(r -> {
           if (!r.found()) {
             JsonObject b = error("not_found", "no entry " + key);
             if (r.lease() != null) b.put("lease", r.lease());
@@ -536,9 +540,15 @@ public final class RestApi {
   // ---- plumbing ----
 
   private <R> void ask(RoutingContext ctx, String address, Object cmd, Function<R, JsonObject> reply) {
-    vertx.eventBus().<R>request(address, cmd, bus)
-        .onSuccess(m -> send(ctx, 200, reply.apply(m.body())))
+    this.<R>request(address, cmd)
+        .onSuccess(r -> send(ctx, 200, reply.apply(r)))
         .onFailure(err -> fail(ctx, err));
+  }
+
+  /** A request to {@code address}: to the cache instance on this event loop when it serves it, else over the bus. */
+  private <R> Future<R> request(String address, Object cmd) {
+    if (local != null && local.serves(address)) return local.call(address, cmd);
+    return vertx.eventBus().<R>request(address, cmd, bus).map(Message::body);
   }
 
   private static boolean hasBody(RoutingContext ctx) {

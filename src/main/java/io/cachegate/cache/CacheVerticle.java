@@ -44,6 +44,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -69,7 +71,7 @@ import java.util.function.Function;
  * the same on one Redis and on a cluster. Each instance runs on one event loop and owns its pooled Redis client, its
  * up/down state and its in-flight count (for a graceful stop).
  */
-public final class CacheVerticle extends VerticleBase {
+public final class CacheVerticle extends VerticleBase implements io.cachegate.bus.Hosted {
 
   private static final Logger log = LoggerFactory.getLogger(CacheVerticle.class);
 
@@ -80,7 +82,9 @@ public final class CacheVerticle extends VerticleBase {
   private final Backoff rebuildBackoff;
   private final AdaptiveTtl adaptive;
   private final boolean housekeeping;
+  private final boolean onBus;
   private final ClusterNodes nodes;
+  private final Map<String, Function<Object, Future<?>>> handlers = new java.util.HashMap<>();
   private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
   private final String poolName = "cachegate-redis-" + INSTANCES.incrementAndGet();
   private Redis redis;
@@ -101,6 +105,16 @@ public final class CacheVerticle extends VerticleBase {
    * runs the index sweep and the history trim.
    */
   public CacheVerticle(GatewayConfig config, GatewayMetrics metrics, AdaptiveTtl adaptive, boolean housekeeping, ClusterNodes nodes) {
+    this(config, metrics, adaptive, housekeeping, nodes, true);
+  }
+
+  /**
+   * {@code onBus} false: an instance an HTTP verticle hosts on its own event loop and calls directly
+   * ({@link #call}), so a REST request crosses neither the bus nor a thread; it serves no address.
+   */
+  public CacheVerticle(GatewayConfig config, GatewayMetrics metrics, AdaptiveTtl adaptive, boolean housekeeping, ClusterNodes nodes,
+                       boolean onBus) {
+    this.onBus = onBus;
     this.config = config;
     this.nodes = nodes;
     this.metrics = metrics;
@@ -226,38 +240,65 @@ public final class CacheVerticle extends VerticleBase {
     return vertx.timer(20).compose(v -> drained(deadline));
   }
 
-  /** Registers a request handler whose failure becomes {@code message.fail(error.busCode(), text)}. */
+  /**
+   * Registers a request handler: on the bus (unless this instance is hosted by an HTTP verticle),
+   * and for {@link #call}. A failure is answered as {@code message.fail(error.busCode(), text)}.
+   */
+  @SuppressWarnings("unchecked")
   private <T, R> void serve(String address, Function<T, Future<R>> handler) {
-    MessageConsumer<T> c = vertx.eventBus().consumer(address, (Message<T> msg) -> {
-      if (!up && !Addresses.CACHE_HEALTH.equals(address)) {
-        // fail fast while the probe loop rebuilds the client; the caller answers 503 + Retry-After
-        msg.fail(ErrorCode.UNAVAILABLE.busCode(), "Redis is unreachable (" + lastError + "); retry later");
-        return;
-      }
-      inFlight++;
-      Future<R> f;
-      try {
-        f = handler.apply(msg.body());
-      } catch (RuntimeException e) {
-        f = Future.failedFuture(e);
-      }
-      f.onComplete(ar -> {
-        inFlight--;
-        if (ar.succeeded()) {
-          msg.reply(ar.result());
-        } else if (ar.cause() instanceof CacheFailure cf) {
-          msg.fail(cf.error.busCode(), cf.getMessage());
-        } else {
-          if (!(ar.cause() instanceof Response)) { // a Redis error reply means Redis is up
-            down(ar.cause());
-            msg.fail(ErrorCode.UNAVAILABLE.busCode(), lastError);
-          } else {
-            msg.fail(ErrorCode.UNAVAILABLE.busCode(), "Redis unavailable: " + ar.cause().getMessage());
-          }
-        }
-      });
-    });
+    handlers.put(address, body -> handler.apply((T) body));
+    if (!onBus) return;
+    MessageConsumer<T> c = vertx.eventBus().consumer(address, (Message<T> msg) -> this.<R>call(address, msg.body()).onComplete(ar -> {
+      if (ar.succeeded()) msg.reply(ar.result());
+      else msg.fail(((ReplyException) ar.cause()).failureCode(), ar.cause().getMessage());
+    }));
     consumers.add(c);
+  }
+
+  @Override
+  public Future<?> host(io.vertx.core.Vertx vertx, io.vertx.core.Context context) {
+    init(vertx, context);
+    return start();
+  }
+
+  @Override
+  public boolean serves(String address) {
+    return handlers.containsKey(address);
+  }
+
+  /**
+   * The request {@code body} to {@code address}, answered on this event loop as the bus would answer
+   * it: its result, or a {@link ReplyException} (recipient failure) with the error's bus code. The bus
+   * consumers answer through it too.
+   */
+  @Override
+  @SuppressWarnings("unchecked")
+  public <R> Future<R> call(String address, Object body) {
+    if (!up && !Addresses.CACHE_HEALTH.equals(address)) {
+      // fail fast while the probe loop rebuilds the client; the caller answers 503 + Retry-After
+      return Future.failedFuture(failure(ErrorCode.UNAVAILABLE, "Redis is unreachable (" + lastError + "); retry later"));
+    }
+    inFlight++;
+    Future<R> f;
+    try {
+      f = (Future<R>) handlers.get(address).apply(body);
+    } catch (RuntimeException e) {
+      f = Future.failedFuture(e);
+    }
+    return f.transform(ar -> {
+      inFlight--;
+      if (ar.succeeded()) return Future.succeededFuture(ar.result());
+      if (ar.cause() instanceof CacheFailure cf) return Future.failedFuture(failure(cf.error, cf.getMessage()));
+      if (ar.cause() instanceof Response) { // a Redis error reply means Redis is up
+        return Future.failedFuture(failure(ErrorCode.UNAVAILABLE, "Redis unavailable: " + ar.cause().getMessage()));
+      }
+      down(ar.cause());
+      return Future.failedFuture(failure(ErrorCode.UNAVAILABLE, lastError));
+    });
+  }
+
+  private static ReplyException failure(ErrorCode error, String message) {
+    return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, error.busCode(), message);
   }
 
   /** A failure with the error the REST layer should answer with. */

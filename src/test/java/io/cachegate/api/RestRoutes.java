@@ -24,7 +24,7 @@ public final class RestRoutes {
   public static Set<String> of(Vertx vertx, GatewayConfig config, GatewayMetrics metrics) {
     Router router = Router.router(vertx);
     RestApi api = new RestApi(vertx, config, metrics, Guards.from(config), new io.cachegate.capture.CaptureStats(),
-        new io.cachegate.stream.StreamStats(), new io.cachegate.metrics.StatsSeries(5_000, 1));
+        new io.cachegate.stream.StreamStats(), new io.cachegate.metrics.StatsSeries(5_000, 1), null);
     api.mount(router);
     DemoApi demo = new DemoApi(vertx, config.postgres().url()); // its pool connects only when used
     try {
