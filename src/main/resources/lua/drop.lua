@@ -14,10 +14,20 @@ local soft, cascade = ARGV[1] == '1', ARGV[2] == '1'
 local now = now_ms()
 local out, dels = {}, {}
 local entries = math.floor(#KEYS / 4)
+-- every redis.call costs a few microseconds of its own: ask once whether any entry has bookkeeping,
+-- or (with cascade) any dependents, and skip the per-entry reads when none has
+local function any_of(offset)
+  local names = {}
+  for i = 1, entries do names[i] = KEYS[4 * i - 4 + offset] end
+  return redis.call('EXISTS', unpack(names)) > 0
+end
+local some_meta = any_of(2)
+local some_dependents = cascade and any_of(4)
+local no_meta = {false, false}
 for i = 1, entries do
   local value_key, meta_key, lease_key, dependents_key = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
   local why = ARGV[i + 2]
-  local m = redis.call('HMGET', meta_key, 'tags', 'deps')
+  local m = some_meta and redis.call('HMGET', meta_key, 'tags', 'deps') or no_meta
   local valid = why == ''
   if not valid then
     local tags, deps = decode_array(m[1]), decode_array(m[2])
@@ -40,7 +50,7 @@ for i = 1, entries do
       existed = redis.call('DEL', value_key)
       if m[1] or m[2] then dels[#dels + 1] = meta_key end
     end
-    if cascade then dependents = redis.call('ZRANGEBYSCORE', dependents_key, now, '+inf') end
+    if some_dependents then dependents = redis.call('ZRANGEBYSCORE', dependents_key, now, '+inf') end
   end
   out[i] = {existed, tags, dependents}
 end

@@ -100,7 +100,7 @@ public final class RedisKeys {
 
     /** Its {@code k} (placed per entry or per slot). */
     public String of(Key k) {
-      String tag = "{" + SlotTags.tag(slot) + "}";
+      String tag = SlotTags.braced(slot);
       return switch (k.placement()) {
         case ENTRY -> ns + k.name() + tag + ":" + key;
         case SLOT -> ns + k.name() + tag;

@@ -15,7 +15,11 @@ public final class SlotTags {
 
   public static final int SLOTS = 16384;
   private static final String ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+  /** CRC16 (XMODEM, polynomial 0x1021) of every byte value, so a key's CRC costs a lookup per byte. */
+  private static final int[] CRC_TABLE = crcTable();
   private static final String[] TAGS = build();
+  /** {@code "{" + tag + "}"} of every slot, built once: every bookkeeping key of an entry carries it. */
+  private static final String[] BRACED = braced();
 
   private SlotTags() {}
 
@@ -48,17 +52,34 @@ public final class SlotTags {
 
   /** {@code prefix + "{" + tag + "}" + suffix}, in the slot of {@code key}. */
   public static String inSlotOf(String key, String prefix, String suffix) {
-    return prefix + "{" + TAGS[slot(key)] + "}" + suffix;
+    return prefix + BRACED[slot(key)] + suffix;
+  }
+
+  /** {@code "{" + tag(slot) + "}"}. */
+  public static String braced(int slot) {
+    return BRACED[slot];
   }
 
   static int crc16(byte[] b, int from, int to) {
     int crc = 0;
-    for (int i = from; i < to; i++) {
-      crc ^= (b[i] & 0xff) << 8;
-      for (int k = 0; k < 8; k++) crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
-      crc &= 0xffff;
-    }
+    for (int i = from; i < to; i++) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 8) ^ b[i]) & 0xff]) & 0xffff;
     return crc;
+  }
+
+  private static int[] crcTable() {
+    int[] table = new int[256];
+    for (int v = 0; v < 256; v++) {
+      int crc = v << 8;
+      for (int k = 0; k < 8; k++) crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+      table[v] = crc & 0xffff;
+    }
+    return table;
+  }
+
+  private static String[] braced() {
+    String[] out = new String[SLOTS];
+    for (int s = 0; s < SLOTS; s++) out[s] = "{" + TAGS[s] + "}";
+    return out;
   }
 
   private static String[] build() {

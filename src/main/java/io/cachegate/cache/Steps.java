@@ -50,6 +50,8 @@ final class Steps {
   static final long CLUSTER_LEASE_MARGIN_MS = 250;
   /** At most this many entries per drop.lua or verify.lua call. */
   private static final int CHUNK = 500;
+  /** At most this many named keys are invalidated in one step (drop.lua appending the notice). */
+  private static final int ONE_STEP = 1000;
 
   private final RedisScripts scripts;
   private final String ns;
@@ -218,14 +220,14 @@ final class Steps {
   }
 
   /**
-   * One request naming keys only (no tags, no prefixes), few enough for one drop.lua call, on one
+   * One request naming keys only (no tags, no prefixes), at most {@link #ONE_STEP} of them, on one
    * Redis (where the entries and the notice stream share the slot): the drop appends the notice
    * itself, one round trip instead of two, unless the keys have dependents to cascade to.
    */
   private boolean oneStep(List<Invalidation> invalidations) {
     if (cluster || invalidations.size() != 1) return false;
     Targets t = invalidations.get(0).targets();
-    return t.tags().isEmpty() && t.prefixes().isEmpty() && !t.keys().isEmpty() && t.keys().size() <= CHUNK;
+    return t.tags().isEmpty() && t.prefixes().isEmpty() && !t.keys().isEmpty() && t.keys().size() <= ONE_STEP;
   }
 
   private Future<List<Outcome>> dropAndNotice(Redis redis, List<Invalidation> invalidations, List<Found> found) {
@@ -277,6 +279,8 @@ final class Steps {
 
   /** What one request reached: each key with why (empty: unconditionally), what its notice lists. */
   private static final class Found {
+    /** The reasons of a key reached unconditionally (never changed). */
+    static final Set<String> ALWAYS = Set.of("");
     final Map<String, Set<String>> why = new LinkedHashMap<>();
     final Set<String> listed = new LinkedHashSet<>();
     final Set<String> tags = new LinkedHashSet<>();
@@ -285,9 +289,13 @@ final class Steps {
 
     /** Adds {@code key} for {@code reason} ("" = unconditionally, which replaces every other reason). */
     void add(String key, String reason) {
-      Set<String> r = why.computeIfAbsent(key, k -> new LinkedHashSet<>());
-      if (r.contains("")) return;
-      if (reason.isEmpty()) r.clear();
+      if (reason.isEmpty()) {
+        why.put(key, ALWAYS); // one shared set: most keys are named or found by a prefix
+        return;
+      }
+      Set<String> r = why.get(key);
+      if (r == ALWAYS) return;
+      if (r == null) why.put(key, r = new LinkedHashSet<>());
       r.add(reason);
     }
 
