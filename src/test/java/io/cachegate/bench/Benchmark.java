@@ -570,6 +570,7 @@ public final class Benchmark {
   private double closedLoop(int concurrency, int seconds, Op op) {
     AtomicLong done = new AtomicLong();
     AtomicLong failed = new AtomicLong();
+    java.util.concurrent.atomic.AtomicReference<String> firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
     AtomicLong seq = new AtomicLong();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     long start = System.nanoTime();
@@ -577,22 +578,23 @@ public final class Benchmark {
     for (int i = 0; i < concurrency; i++) {
       Promise<Void> p = Promise.promise();
       loops.add(p.future());
-      vertx.runOnContext(v -> step(op, seq, done, failed, end, p));
+      vertx.runOnContext(v -> step(op, seq, done, failed, firstFailure, end, p));
     }
     Await.get(Future.all(loops).timeout(seconds + 60L, TimeUnit.SECONDS));
-    if (failed.get() > 0) System.out.println("  (" + failed.get() + " operations failed)");
+    if (failed.get() > 0) System.out.println("  (" + failed.get() + " operations failed; the first: " + firstFailure.get() + ")");
     return done.get() / ((System.nanoTime() - start) / 1e9);
   }
 
-  private void step(Op op, AtomicLong seq, AtomicLong done, AtomicLong failed, long end, Promise<Void> p) {
+  private void step(Op op, AtomicLong seq, AtomicLong done, AtomicLong failed, java.util.concurrent.atomic.AtomicReference<String> firstFailure,
+                    long end, Promise<Void> p) {
     if (System.nanoTime() >= end) {
       p.tryComplete();
       return;
     }
     op.run(seq.incrementAndGet()).onComplete(ar -> {
       if (ar.succeeded()) done.incrementAndGet();
-      else failed.incrementAndGet();
-      step(op, seq, done, failed, end, p);
+      else if (failed.incrementAndGet() == 1) firstFailure.set(String.valueOf(ar.cause()));
+      step(op, seq, done, failed, firstFailure, end, p);
     });
   }
 

@@ -18,13 +18,17 @@ import java.util.List;
  *
  * <p>The load runs in rounds of {@link #ROUND_SECONDS}; after each, the compiler threads' CPU time
  * (C1 and C2, from {@code /proc/PID/task/TID/stat}) is compared with the CPU time of the whole process in that
- * round. Warm once it is under {@link #IDLE_SHARE} of it, or after {@link #MAX_SECONDS}.
+ * round. Warm once it is under {@link #IDLE_SHARE} of it or under {@link #IDLE_CORE} of one core (a
+ * process the load keeps mostly idle compiles its rarely run methods slowly), or after
+ * {@link #MAX_SECONDS}.
  */
 final class SteadyState {
 
   static final int ROUND_SECONDS = 5;
   static final int MAX_SECONDS = 60;
   static final double IDLE_SHARE = 0.03;
+  /** Or warm once the compilers take under this share of one core: a process that is mostly idle. */
+  static final double IDLE_CORE = 0.02;
 
   /** One round of the load, of the given length. */
   @FunctionalInterface
@@ -55,12 +59,15 @@ final class SteadyState {
       round.run(ROUND_SECONDS);
       spent += ROUND_SECONDS;
       share = 0;
+      boolean idle = true;
       for (int i = 0; i < pids.size(); i++) {
         long cpu = GatewayProcess.cpuMillis(pids.get(i)) - cpu0[i];
         long jit = compilerMillis(pids.get(i)) - jit0[i];
-        share = Math.max(share, cpu <= 0 ? 0 : (double) jit / cpu);
+        double of = cpu <= 0 ? 0 : (double) jit / cpu;
+        share = Math.max(share, of);
+        idle &= of < IDLE_SHARE || jit < IDLE_CORE * ROUND_SECONDS * 1000;
       }
-      if (share < IDLE_SHARE) break;
+      if (idle) break;
     }
     return new Warmed(spent, share);
   }
