@@ -47,6 +47,7 @@ final class SteadyState {
 
   /** Runs {@code round} until every process in {@code pids} is warm (the compilers of each under the share). */
   static Warmed warm(List<Long> pids, Round round) throws Exception {
+    long began = System.nanoTime();
     int spent = 0;
     double share = 1;
     while (spent < MAX_SECONDS) {
@@ -56,8 +57,10 @@ final class SteadyState {
         cpu0[i] = GatewayProcess.cpuMillis(pids.get(i));
         jit0[i] = compilerMillis(pids.get(i));
       }
+      long roundStart = System.nanoTime();
       round.run(ROUND_SECONDS);
-      spent += ROUND_SECONDS;
+      long roundMs = (System.nanoTime() - roundStart) / 1_000_000;
+      spent = (int) Math.round((System.nanoTime() - began) / 1e9);
       share = 0;
       boolean idle = true;
       for (int i = 0; i < pids.size(); i++) {
@@ -65,7 +68,7 @@ final class SteadyState {
         long jit = compilerMillis(pids.get(i)) - jit0[i];
         double of = cpu <= 0 ? 0 : (double) jit / cpu;
         share = Math.max(share, of);
-        idle &= of < IDLE_SHARE || jit < IDLE_CORE * ROUND_SECONDS * 1000;
+        idle &= of < IDLE_SHARE || jit < IDLE_CORE * Math.max(1, roundMs);
       }
       if (idle) break;
     }

@@ -337,6 +337,10 @@ class StrategiesIT {
 
   @Test
   void tenThousandTaggedEntriesWithDependenciesExpireAndLeaveNoBookkeeping() throws Exception {
+    // 10,000 PUTs take 18-25 s a leg: it runs on Redis 6.2 (leg 1) and on the Redis 7 cluster, which
+    // covers the second leg's Redis 7 too (the suite must stay under 10 minutes on 2 cores)
+    org.junit.jupiter.api.Assumptions.assumeFalse("postgres14-redis7".equals(System.getProperty("cachegate.test.leg")),
+        "runs on Redis 6.2 and on the Redis 7 cluster");
     try (TestGateway g = TestGateway.start(new JsonObject().put("cache", new JsonObject().put("sweepIntervalMs", 200)), Map.of())) {
       ExecutorService pool = Executors.newFixedThreadPool(16);
       try {
