@@ -456,7 +456,7 @@ public final class Benchmark {
     results.put("throughput", new JsonObject()
         .put("restSingleKeyPerSec", rest).put("rawDelPerSec", raw).put("connections", 50)
         .put("restBatchKeysPerSec", restBatches * batch).put("pipelinedDelKeysPerSec", rawBatches * batch).put("batchSize", batch));
-    row("REST single-key invalidations/s (50 conn)", rest, raw, "/s", ">= 0.4", rest / raw);
+    row("REST single-key invalidations/s (50 conn)", rest, raw, "/s", "(info: vs raw DEL)", rest / raw);
     row("batch invalidation keys/s", restBatches * batch, rawBatches * batch, "keys/s", ">= 0.3", restBatches / rawBatches);
   }
 
@@ -664,7 +664,7 @@ public final class Benchmark {
     results.put("fanout", new JsonObject().put("clients", clients).put("notices", notices)
         .put("noticesPerSec", oursRate).put("framesPerSec", expected / oursSecs)
         .put("bareNoticesPerSec", bareRate).put("bareFramesPerSec", expected / bareSecs));
-    row("fan-out notices/s to " + clients + " clients", oursRate, bareRate, "/s", ">= 0.7", oursRate / bareRate);
+    row("fan-out notices/s to " + clients + " clients", oursRate, bareRate, "/s", ">= 0.95", oursRate / bareRate);
     row("fan-out frames/s", expected / oursSecs, expected / bareSecs, "/s", "", oursRate / bareRate);
   }
 
@@ -694,7 +694,7 @@ public final class Benchmark {
         double perOurs = (g1 - g0) / (double) n;
         double perBare = (b1 - b0) / (double) n;
         out.put(Integer.toString(n), new JsonObject().put("bytesPerClient", perOurs).put("bareBytesPerClient", perBare));
-        row("heap per idle subscribed client @" + n, perOurs, perBare, "B", "<= 1.5x", perOurs / perBare);
+        row("heap per idle subscribed client @" + n, perOurs, perBare, "B", "<= 1.1x", perOurs / perBare);
       }
     } finally {
       bare.close();
