@@ -59,21 +59,17 @@ if #KEYS == 4 * entries then return out end
 for i = 1, entries do
   if #out[i][3] > 0 then return out end -- dependents: the cascade's rounds, then notice.lua
 end
-local tags, seen, tagged = {}, {}, 0
+local tags, seen, tagged, only = {}, {}, 0, '[]'
 for i = 1, entries do
   if out[i][2] ~= '' then
-    tagged = tagged + 1
+    tagged, only = tagged + 1, out[i][2]
     for _, t in ipairs(decode_array(out[i][2])) do
       if not seen[t] then seen[t] = true; tags[#tags + 1] = t end
     end
   end
 end
-local tags_json = '[]'
-if tagged == 1 then
-  for i = 1, entries do if out[i][2] ~= '' then tags_json = out[i][2] end end -- as written, not re-encoded
-elseif #tags > 0 then
-  tags_json = json_array(tags)
-end
+-- one tagged entry: its tags as written, not re-encoded
+local tags_json = tagged == 1 and only or json_array(tags)
 local a = entries + 3
 out[entries + 1] = redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', tags_json, 'p', '[]', 'c', ARGV[a + 1],
     'a', tostring(now), 's', soft and '1' or '0')

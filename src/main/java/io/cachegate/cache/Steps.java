@@ -233,7 +233,8 @@ final class Steps {
   private Future<List<Outcome>> dropAndNotice(Redis redis, List<Invalidation> invalidations, List<Found> found) {
     Invalidation inv = invalidations.get(0);
     Found f = found.get(0);
-    List<RedisKeys.Entry> batch = entries(new ArrayList<>(f.why.keySet()));
+    List<String> names = new ArrayList<>(f.why.keySet());
+    List<RedisKeys.Entry> batch = entries(names);
     List<String> keys = new ArrayList<>(batch.size() * 4 + 1);
     List<String> args = new ArrayList<>(batch.size() + 4);
     dropCall(batch, f.why, inv.soft(), inv.cascade(), keys, args);
@@ -241,16 +242,15 @@ final class Steps {
     args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
     args.add(inv.cause().toJson().encode());
     return scripts.run(redis, Script.DROP, keys, args).compose(reply -> {
-      List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(reply, batch.size());
       if (reply.size() > batch.size()) {
         String id = reply.get(batch.size()).toString();
         return Future.succeededFuture(List.of(new Outcome(NoticeIds.fromStreamId(id), List.copyOf(f.listed), false)));
       }
       // dependents: the cascade goes on from this round, then the notice as for any invalidation
       Map<String, ScriptReplies.Dropped> answers = new java.util.HashMap<>();
-      for (int i = 0; i < batch.size(); i++) answers.put(batch.get(i).key(), d.get(i));
+      putDropped(answers, batch, reply);
       Drop drop = new Drop(redis, found, List.of(0), inv.soft(), inv.cascade());
-      return drop.after(new ArrayList<>(f.why.keySet()), answers).compose(v -> notice(redis, invalidations, found));
+      return drop.after(names, answers).compose(v -> notice(redis, invalidations, found));
     });
   }
 
@@ -437,13 +437,16 @@ final class Steps {
         List<String> keys = new ArrayList<>(c.size() * 4);
         List<String> args = new ArrayList<>(c.size() + 2);
         dropCall(c, why, soft, cascade, keys, args);
-        calls.add(scripts.run(redis, Script.DROP, keys, args).onSuccess(r -> {
-          List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(r, c.size());
-          for (int i = 0; i < c.size(); i++) out.put(c.get(i).key(), d.get(i));
-        }));
+        calls.add(scripts.run(redis, Script.DROP, keys, args).onSuccess(r -> putDropped(out, c, r)));
       }
     }
     return Future.all(calls).map(v -> out);
+  }
+
+  /** What drop.lua answered for each of the entries {@code c}, by key. */
+  private static void putDropped(Map<String, ScriptReplies.Dropped> out, List<RedisKeys.Entry> c, Response reply) {
+    List<ScriptReplies.Dropped> d = ScriptReplies.Dropped.parse(reply, c.size());
+    for (int i = 0; i < c.size(); i++) out.put(c.get(i).key(), d.get(i));
   }
 
   /** drop.lua's KEYS and ARGV for the entries {@code c}, with the reasons {@code why} gives. */
