@@ -39,10 +39,7 @@ public final class HttpVerticle extends VerticleBase {
   private HttpServer server;
   private DemoApi demo;
 
-  /**
-   * {@code cache} makes the cache instance this verticle hosts on its event loop, asked directly by
-   * the REST handlers (null: every request goes over the bus).
-   */
+  /** {@code cache} makes the cache instance this verticle hosts on its event loop, asked directly by the REST handlers. */
   public HttpVerticle(GatewayConfig config, GatewayMetrics metrics, Guards guards, CaptureStats captureStats, StreamStats streamStats,
                       io.cachegate.metrics.StatsSeries series, java.util.function.Supplier<Hosted> cache) {
     this.cacheFactory = cache;
@@ -56,7 +53,7 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    cache = cacheFactory == null ? null : cacheFactory.get();
+    cache = cacheFactory.get();
     RestApi api = new RestApi(vertx, config, metrics, guards, captureStats, streamStats, series, cache);
     hub = new StreamHub(vertx, config.stream(), config.limits(), metrics, streamStats);
     Router router = Router.router(vertx);
@@ -88,7 +85,7 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout((int) config.stream().stallTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true);
-    return (cache == null ? Future.succeededFuture() : cache.host(vertx, context))
+    return cache.host(vertx, context)
         .compose(v -> hub.start())
         .compose(v -> vertx.createHttpServer(options).requestHandler(req -> {
           // Vert.x Web throws out of routing on a malformed %-escape and never answers: refuse it first
@@ -109,7 +106,7 @@ public final class HttpVerticle extends VerticleBase {
   public Future<?> stop() {
     return hub.stop().transform(ar -> server == null ? Future.succeededFuture() : server.close())
         .transform(ar -> demo == null ? Future.succeededFuture() : demo.close())
-        .transform(ar -> cache == null ? Future.succeededFuture() : cache.stop());
+        .transform(ar -> cache.stop());
   }
 
   public int actualPort() {
