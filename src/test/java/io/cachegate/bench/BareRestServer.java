@@ -1,9 +1,7 @@
 package io.cachegate.bench;
 
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
@@ -30,13 +28,7 @@ public final class BareRestServer extends VerticleBase {
     System.setProperty("bare.port", args[0]);
     System.setProperty("bare.redis", args[1]);
     System.setProperty("bare.ns", args[2]);
-    Vertx vertx = Vertx.vertx();
-    vertx.deployVerticle(BareRestServer::new, new DeploymentOptions().setInstances(Runtime.getRuntime().availableProcessors()))
-        .onSuccess(id -> System.out.println("cachegate listening on http://127.0.0.1:" + port))
-        .onFailure(err -> {
-          err.printStackTrace();
-          System.exit(1);
-        });
+    PerCore.deploy(BareRestServer::new, "cachegate listening on http://127.0.0.1:" + port);
   }
 
   @Override

@@ -1,9 +1,7 @@
 package io.cachegate.bench;
 
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
 
@@ -22,13 +20,7 @@ public final class BareWsServer extends VerticleBase {
   public static void main(String[] args) {
     int port = Integer.parseInt(args[0]);
     System.setProperty("bare.port", args[0]);
-    Vertx vertx = Vertx.vertx();
-    vertx.deployVerticle(BareWsServer::new, new DeploymentOptions().setInstances(Runtime.getRuntime().availableProcessors()))
-        .onSuccess(id -> System.out.println("bare listening on " + port))
-        .onFailure(err -> {
-          err.printStackTrace();
-          System.exit(1);
-        });
+    PerCore.deploy(BareWsServer::new, "bare listening on " + port);
   }
 
   @Override

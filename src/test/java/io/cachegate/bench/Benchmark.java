@@ -373,7 +373,7 @@ public final class Benchmark {
     Await.get(textbookListener.query("LISTEN bench_textbook").execute());
     double plain1 = tps("w_plain", seconds);
     SteadyState.Warmed warmed = SteadyState.warm(List.of(gateway.process.pid()), s -> tps("w_watched", s));
-    if (warmed.compilerShare() >= SteadyState.IDLE_SHARE) System.out.println("  (gateway not steady after " + warmed.describe() + ")");
+    if (!warmed.steady()) System.out.println("  write overhead warm-up: gateway " + warmed.describe());
     double watched = tps("w_watched", seconds);
     double textbook = tps("w_notify", seconds);
     double plain2 = tps("w_plain", seconds);
@@ -552,7 +552,7 @@ public final class Benchmark {
 
   /** One measured burst of a phase; its length in seconds. */
   @FunctionalInterface
-  private interface Round {
+  private interface Burst {
     double run() throws Exception;
   }
 
@@ -568,7 +568,7 @@ public final class Benchmark {
   private double warmedLoop(long server, int concurrency, int seconds, Op op) throws Exception {
     List<Long> pids = server == 0 ? List.of(ProcessHandle.current().pid()) : List.of(server, ProcessHandle.current().pid());
     SteadyState.Warmed w = SteadyState.warm(pids, s -> closedLoop(concurrency, s, op));
-    if (w.compilerShare() >= SteadyState.IDLE_SHARE) System.out.println("  (not steady after " + w.describe() + ")");
+    if (!w.steady()) System.out.println("  closed-loop warm-up: " + w.describe());
     return closedLoop(concurrency, seconds, op);
   }
 
@@ -620,7 +620,7 @@ public final class Benchmark {
     String body = new JsonObject().put("tags", new JsonArray().add("fan")).put("reason", "fan-out").encode();
     long expected = (long) notices * clients;
     // one burst: the notices, then every frame at every client; warmed up by whole bursts (SteadyState)
-    Round burst = () -> {
+    Burst burst = () -> {
       long before = frames.get();
       long start = System.nanoTime();
       for (int i = 0; i < notices; i++) {
@@ -643,7 +643,7 @@ public final class Benchmark {
       bare.await(Pattern.compile("^bare listening"));
       AtomicLong bareFrames = new AtomicLong();
       List<WebSocket> bareSockets = connect(wsc, barePort, clients, i -> null, t -> bareFrames.incrementAndGet());
-      Round bareBurst = () -> {
+      Burst bareBurst = () -> {
         long before = bareFrames.get();
         long bstart = System.nanoTime();
         Await.get(http.request(HttpMethod.POST, barePort, "127.0.0.1", "/broadcast?n=" + notices + "&size=" + size)

@@ -36,10 +36,11 @@ final class SteadyState {
     void run(int seconds) throws Exception;
   }
 
-  /** How the warm-up went: its length, and the compilers' share of the last round's CPU. */
-  record Warmed(int seconds, double compilerShare) {
+  /** How the warm-up went: its length, the compilers' share of the last round's CPU, and whether it ended idle. */
+  record Warmed(int seconds, double compilerShare, boolean steady) {
     String describe() {
-      return seconds + " s warm-up, compilers at " + Math.round(compilerShare * 1000) / 10.0 + " % of the last round's CPU";
+      return seconds + " s warm-up, compilers at " + Math.round(compilerShare * 1000) / 10.0 + " % of the last round's CPU"
+          + (steady ? "" : " (not steady: stopped at the " + MAX_SECONDS + " s bound)");
     }
   }
 
@@ -50,6 +51,7 @@ final class SteadyState {
     long began = System.nanoTime();
     int spent = 0;
     double share = 1;
+    boolean idle = false;
     while (spent < MAX_SECONDS) {
       long[] cpu0 = new long[pids.size()];
       long[] jit0 = new long[pids.size()];
@@ -62,7 +64,7 @@ final class SteadyState {
       long roundMs = (System.nanoTime() - roundStart) / 1_000_000;
       spent = (int) Math.round((System.nanoTime() - began) / 1e9);
       share = 0;
-      boolean idle = true;
+      idle = true;
       for (int i = 0; i < pids.size(); i++) {
         long cpu = GatewayProcess.cpuMillis(pids.get(i)) - cpu0[i];
         long jit = compilerMillis(pids.get(i)) - jit0[i];
@@ -72,7 +74,7 @@ final class SteadyState {
       }
       if (idle) break;
     }
-    return new Warmed(spent, share);
+    return new Warmed(spent, share, idle);
   }
 
   /** The CPU time (user + system) of the JIT compiler threads of process {@code pid}, in ms. */
