@@ -1,17 +1,26 @@
 package io.cachegate.cache;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.cachegate.model.NoticeIds;
 import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Notice;
-import io.cachegate.model.Targets;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Response;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Reads entries of the {@code cg:notices} stream (written by invalidate.lua) into {@link Notice}s. */
+/**
+ * Reads entries of the {@code cg:notices} stream (written by drop.lua and notice.lua) into
+ * {@link Notice}s. Every instance reads every notice, so the lists are parsed from the reply's bytes
+ * straight into strings (no intermediate JSON tree and no string of the whole value).
+ */
 public final class StreamEntries {
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   private StreamEntries() {}
 
@@ -24,18 +33,34 @@ public final class StreamEntries {
     long at = 0;
     boolean soft = false;
     for (int i = 0; i + 1 < fields.size(); i += 2) {
-      String f = fields.get(i).toString();
-      String v = fields.get(i + 1).toString();
-      switch (f) {
-        case "k" -> keys = Targets.strings(new JsonArray(v));
-        case "t" -> tags = Targets.strings(new JsonArray(v));
-        case "p" -> prefixes = Targets.strings(new JsonArray(v));
-        case "c" -> cause = Cause.fromJson(new JsonObject(v));
-        case "a" -> at = Long.parseLong(v);
-        case "s" -> soft = v.equals("1");
+      Response v = fields.get(i + 1);
+      switch (fields.get(i).toString()) {
+        case "k" -> keys = strings(v);
+        case "t" -> tags = strings(v);
+        case "p" -> prefixes = strings(v);
+        case "c" -> cause = Cause.fromJson(new JsonObject(v.toString()));
+        case "a" -> at = Long.parseLong(v.toString());
+        case "s" -> soft = v.toString().equals("1");
         default -> { }
       }
     }
     return new Notice(NoticeIds.fromStreamId(id), keys, tags, prefixes, cause, at, soft);
+  }
+
+  /** A JSON array of names, each element as text. */
+  static List<String> strings(Response value) {
+    byte[] bytes = value.toBytes();
+    if (bytes.length == 2 && bytes[0] == '[' && bytes[1] == ']') return List.of();
+    try (JsonParser p = JSON.createParser(bytes)) {
+      if (p.nextToken() != JsonToken.START_ARRAY) throw new IllegalArgumentException("a notice list is not a JSON array");
+      List<String> out = new ArrayList<>();
+      for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+        if (t == null || t.isStructStart()) throw new IllegalArgumentException("a notice list holds something other than names");
+        out.add(p.getText());
+      }
+      return out;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("a notice list is not valid JSON: " + e.getMessage(), e);
+    }
   }
 }

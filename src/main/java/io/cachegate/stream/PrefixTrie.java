@@ -3,6 +3,7 @@ package io.cachegate.stream;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +17,7 @@ final class PrefixTrie<S> {
 
   private static final class Node<S> {
     final Map<Character, Node<S>> children = new HashMap<>(4);
-    final Set<S> subscribers = new LinkedHashSet<>(2);
+    final Set<S> subscribers = new HashSet<>(2);
     String prefix; // set where subscribers is non-empty
   }
 

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -70,10 +72,12 @@ public final class StreamHub {
     final StreamGrant grant;
     final Runnable onClose;
     long expiryTimer = -1;
-    final Set<String> keys = new LinkedHashSet<>();
-    final Set<String> tags = new LinkedHashSet<>();
-    final Set<String> prefixes = new LinkedHashSet<>();
-    final ArrayDeque<String> inbox = new ArrayDeque<>();
+    // made on first use and sized for a few names, the queues for none: a session is idle most of its
+    // life, and 10,000 of them hold 10,000 of each (docs/performance.md, memory)
+    Set<String> keys = Collections.emptySet();
+    Set<String> tags = Collections.emptySet();
+    Set<String> prefixes = Collections.emptySet();
+    final ArrayDeque<String> inbox = new ArrayDeque<>(1);
     boolean all; // subscribed to every notice
     List<Notice> held; // non-null while a subscribe recovers
     String lastSentId = "";
@@ -82,7 +86,7 @@ public final class StreamHub {
     int malformed;
     long lastHeardMs = System.currentTimeMillis(); // a frame or pong from the client, or a drained queue
     /** Frames waiting for the socket to drain; shared String instances, so memory is shared too. */
-    final ArrayDeque<String> queue = new ArrayDeque<>();
+    final ArrayDeque<String> queue = new ArrayDeque<>(1);
     long queuedChars;
 
     Session(ServerWebSocket ws, StreamGrant grant, Runnable onClose) {
@@ -272,6 +276,9 @@ public final class StreamHub {
           + config.maxNamesPerSocket() + " names; nothing of this request was subscribed"));
       return;
     }
+    if (s.keys.isEmpty() && !sub.keys().isEmpty()) s.keys = new HashSet<>(2);
+    if (s.tags.isEmpty() && !sub.tags().isEmpty()) s.tags = new HashSet<>(2);
+    if (s.prefixes.isEmpty() && !sub.prefixes().isEmpty()) s.prefixes = new HashSet<>(2);
     for (String k : sub.keys()) if (s.keys.add(k)) index.addKey(k, s);
     for (String t : sub.tags()) if (s.tags.add(t)) index.addTag(t, s);
     for (String p : sub.prefixes()) if (s.prefixes.add(p)) index.addPrefix(p, s);
@@ -326,7 +333,10 @@ public final class StreamHub {
       }
     }
     Map<Session, Match> matches = index.match(n);
-    for (Session s : allSubscribers) matches.put(s, everything(n));
+    if (!allSubscribers.isEmpty()) {
+      Match all = everything(n);
+      for (Session s : allSubscribers) matches.put(s, all);
+    }
     // sessions that see the same part of a notice share one encoded frame (and its memory while queued)
     Map<Match, String> frames = new HashMap<>();
     for (Map.Entry<Session, Match> e : matches.entrySet()) {

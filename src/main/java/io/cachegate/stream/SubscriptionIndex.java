@@ -3,6 +3,7 @@ package io.cachegate.stream;
 import io.cachegate.bus.Messages.Notice;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -26,20 +27,79 @@ import java.util.TreeMap;
  */
 public final class SubscriptionIndex<S> {
 
-  /** What of one notice a subscriber may see. */
+  /**
+   * What of one notice a subscriber may see. Not changed once {@link #match} or {@link #matchOne}
+   * returned it (its hash is kept): sessions reached the same way share one instance, and so one frame.
+   */
   public static final class Match {
     public final Set<String> keys = new LinkedHashSet<>();
     public final Set<String> tags = new LinkedHashSet<>();
     public final Set<String> prefixes = new LinkedHashSet<>();
+    /** True while this instance stands for every subscriber reached by one name only: copied before it grows. */
+    private boolean shared;
+    private int hash;
+
+    private Match copy() {
+      Match m = new Match();
+      m.keys.addAll(keys);
+      m.tags.addAll(tags);
+      m.prefixes.addAll(prefixes);
+      return m;
+    }
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Match m && keys.equals(m.keys) && tags.equals(m.tags) && prefixes.equals(m.prefixes);
+      return o == this || o instanceof Match m && keys.equals(m.keys) && tags.equals(m.tags) && prefixes.equals(m.prefixes);
     }
 
     @Override
     public int hashCode() {
-      return Objects.hash(keys, tags, prefixes);
+      if (hash == 0) hash = Objects.hash(keys, tags, prefixes) | 1;
+      return hash;
+    }
+  }
+
+  /** Which part of a match a name goes to. */
+  private enum Part { KEY, TAG, PREFIX }
+
+  /**
+   * The matches of one notice being built: a subscriber reached by one name only gets the one
+   * instance made for that name (10,000 subscribers of one tag: one match, not 10,000); a second name
+   * gives it a copy of its own.
+   */
+  private static final class Matches<S> {
+    final Map<S, Match> out = new LinkedHashMap<>();
+    Match current;
+
+    /** Starts the subscribers reached by {@code name} as {@code part}. */
+    Matches<S> reach(Part part, String name) {
+      current = new Match();
+      current.shared = true;
+      set(current, part).add(name);
+      this.part = part;
+      this.name = name;
+      return this;
+    }
+
+    private Part part;
+    private String name;
+
+    void add(S s) {
+      Match m = out.get(s);
+      if (m == null) {
+        out.put(s, current);
+      } else if (m != current) {
+        if (m.shared) out.put(s, m = m.copy());
+        set(m, part).add(name);
+      }
+    }
+
+    private static Set<String> set(Match m, Part part) {
+      return switch (part) {
+        case KEY -> m.keys;
+        case TAG -> m.tags;
+        case PREFIX -> m.prefixes;
+      };
     }
   }
 
@@ -48,11 +108,11 @@ public final class SubscriptionIndex<S> {
   private final PrefixTrie<S> prefixes = new PrefixTrie<>();
 
   public void addKey(String key, S s) {
-    keys.computeIfAbsent(key, k -> new LinkedHashSet<>(2)).add(s);
+    keys.computeIfAbsent(key, k -> new HashSet<>(2)).add(s);
   }
 
   public void addTag(String tag, S s) {
-    tags.computeIfAbsent(tag, k -> new LinkedHashSet<>(2)).add(s);
+    tags.computeIfAbsent(tag, k -> new HashSet<>(2)).add(s);
   }
 
   public void addPrefix(String prefix, S s) {
@@ -78,24 +138,28 @@ public final class SubscriptionIndex<S> {
 
   /** The subscribers a notice reaches, each with the part of the notice it may see. */
   public Map<S, Match> match(Notice n) {
-    Map<S, Match> out = new LinkedHashMap<>();
+    Matches<S> m = new Matches<>();
     for (String k : n.keys()) {
       Set<S> exact = keys.get(k);
-      if (exact != null) for (S s : exact) out.computeIfAbsent(s, x -> new Match()).keys.add(k);
-      prefixes.prefixesOf(k, (p, s) -> out.computeIfAbsent(s, x -> new Match()).keys.add(k));
+      m.reach(Part.KEY, k);
+      if (exact != null) for (S s : exact) m.add(s);
+      prefixes.prefixesOf(k, (p, s) -> m.add(s));
     }
     for (String t : n.tags()) {
       Set<S> set = tags.get(t);
-      if (set != null) for (S s : set) out.computeIfAbsent(s, x -> new Match()).tags.add(t);
+      if (set == null) continue;
+      m.reach(Part.TAG, t);
+      for (S s : set) m.add(s);
     }
     for (String p : n.prefixes()) {
-      prefixes.prefixesOf(p, (q, s) -> out.computeIfAbsent(s, x -> new Match()).prefixes.add(p));
-      prefixes.extensionsOf(p, (q, s) -> out.computeIfAbsent(s, x -> new Match()).prefixes.add(p));
+      m.reach(Part.PREFIX, p);
+      prefixes.prefixesOf(p, (q, s) -> m.add(s));
+      prefixes.extensionsOf(p, (q, s) -> m.add(s));
       for (Set<S> set : keys.subMap(p, true, p + Character.MAX_VALUE, true).values()) {
-        for (S s : set) out.computeIfAbsent(s, x -> new Match()).prefixes.add(p);
+        for (S s : set) m.add(s);
       }
     }
-    return out;
+    return m.out;
   }
 
   /** The same rules as {@link #match} for one subscriber's sets, without an index (used for replay). */

@@ -36,6 +36,24 @@ class SubscriptionIndexTest {
     assertThat(m.get("d").keys).containsExactly("user:43:profile");
   }
 
+  /** Subscribers reached the same way share one match (so one frame); one reached twice sees both, alone. */
+  @Test
+  void subscribersReachedAlikeShareAMatchAndOneReachedTwiceDoesNotWidenTheOthers() {
+    SubscriptionIndex<String> idx = new SubscriptionIndex<>();
+    for (String s : List.of("a", "b", "c")) idx.addTag("team", s);
+    idx.addKey("user:1", "c");
+    idx.addPrefix("user:", "d");
+    Map<String, Match> m = idx.match(notice(List.of("user:1"), List.of("team"), List.of()));
+    assertThat(m.get("a")).isSameAs(m.get("b"));
+    assertThat(m.get("a").tags).containsExactly("team");
+    assertThat(m.get("a").keys).isEmpty();
+    assertThat(m.get("c").keys).containsExactly("user:1");
+    assertThat(m.get("c").tags).containsExactly("team");
+    assertThat(m.get("d").keys).containsExactly("user:1");
+    assertThat(m.get("d").tags).isEmpty();
+    assertThat(m.get("a")).isNotEqualTo(m.get("c"));
+  }
+
   @Test
   void prefixNoticesReachWiderNarrowerAndCoveredKeySubscribers() {
     SubscriptionIndex<String> idx = new SubscriptionIndex<>();
