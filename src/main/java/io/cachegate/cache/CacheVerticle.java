@@ -490,8 +490,9 @@ public final class CacheVerticle extends VerticleBase implements io.cachegate.bu
     return send(Request.cmd(Command.XREVRANGE).arg(RedisKeys.NOTICES.in(ns)).arg("+").arg("-").arg("COUNT").arg(count))
         .map(entries -> {
           List<Notice> out = new ArrayList<>();
+          StreamEntries.Reader reader = new StreamEntries.Reader();
           for (Response e : entries) {
-            Notice n = StreamEntries.toNotice(e);
+            Notice n = reader.toNotice(e);
             if (q.key() != null && !n.keys().contains(q.key())) continue;
             if (q.tag() != null && !n.tags().contains(q.tag())) continue;
             out.add(n);
@@ -562,7 +563,8 @@ public final class CacheVerticle extends VerticleBase implements io.cachegate.bu
       Response entries = h.entries();
       if (!reachable || entries.size() > q.max()) return new HistoryResult(false, List.of(), position);
       List<Notice> notices = new ArrayList<>();
-      for (Response e : entries) notices.add(StreamEntries.toNotice(e));
+      StreamEntries.Reader reader = new StreamEntries.Reader();
+      for (Response e : entries) notices.add(reader.toNotice(e));
       return new HistoryResult(true, notices, position);
     });
   }

@@ -53,6 +53,7 @@ public final class NoticeTailVerticle extends VerticleBase {
   private String trimmedKey;
   private String epoch;   // the cg:epoch value this position belongs to; null before the first sync
   private String lastId;  // stream id of the last published entry
+  private final StreamEntries.Reader reader = new StreamEntries.Reader(); // on this verticle's event loop only
   private boolean stopped;
   private RedisScripts scripts;
   private long lastBeat;
@@ -217,7 +218,7 @@ public final class NoticeTailVerticle extends VerticleBase {
     try {
       for (Response e : entries) {
         lastId = e.get(0).toString(); // past an entry that cannot be read, too: it is skipped, not retried forever
-        notices.add(StreamEntries.toNotice(e));
+        notices.add(reader.toNotice(e));
       }
     } finally { // what was read before a bad entry still goes out
       if (!notices.isEmpty()) {

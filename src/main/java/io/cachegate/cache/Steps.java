@@ -1,5 +1,6 @@
 package io.cachegate.cache;
 
+import io.cachegate.bus.Messages.Cause;
 import io.cachegate.bus.Messages.Invalidation;
 import io.cachegate.bus.Messages.Outcome;
 import io.cachegate.cache.RedisScripts.Script;
@@ -256,14 +257,20 @@ final class Steps {
 
   /** The last step: every request's notice, in order, after every delete answered. */
   private Future<List<Outcome>> notice(Redis redis, List<Invalidation> invalidations, List<Found> found) {
-    List<String> args = new ArrayList<>();
+    List<String> args = new ArrayList<>(invalidations.size() * 5);
+    Cause lastCause = null;
+    String lastCauseJson = null;
     for (int i = 0; i < invalidations.size(); i++) {
       Invalidation inv = invalidations.get(i);
       Found f = found.get(i);
-      args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
-      args.add(new JsonArray(new ArrayList<>(f.tags)).encode());
-      args.add(new JsonArray(inv.targets().prefixes()).encode());
-      args.add(inv.cause().toJson().encode());
+      args.add(jsonArray(f.listed));
+      args.add(jsonArray(f.tags));
+      args.add(jsonArray(inv.targets().prefixes()));
+      if (!inv.cause().equals(lastCause)) { // a capture batch: mostly one cause, encoded once
+        lastCause = inv.cause();
+        lastCauseJson = lastCause.toJson().encode();
+      }
+      args.add(lastCauseJson);
       args.add(inv.soft() ? "1" : "0");
     }
     return scripts.run(redis, Script.NOTICE, List.of(RedisKeys.NOTICES.in(ns)), args).map(reply -> {
@@ -275,6 +282,10 @@ final class Steps {
       }
       return out;
     });
+  }
+
+  private static String jsonArray(java.util.Collection<String> names) {
+    return names.isEmpty() ? "[]" : new JsonArray(new ArrayList<>(names)).encode();
   }
 
   /** What one request reached: each key with why (empty: unconditionally), what its notice lists. */

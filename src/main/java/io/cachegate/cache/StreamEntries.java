@@ -10,6 +10,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Response;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,25 +28,48 @@ public final class StreamEntries {
 
   /** {@code entry} is {@code [id, [field, value, ...]]} as XRANGE and XREAD return it. */
   public static Notice toNotice(Response entry) {
-    String id = entry.get(0).toString();
-    Response fields = entry.get(1);
-    List<String> keys = List.of(), tags = List.of(), prefixes = List.of();
-    Cause cause = Cause.api(null);
-    long at = 0;
-    boolean soft = false;
-    for (int i = 0; i + 1 < fields.size(); i += 2) {
-      Response v = fields.get(i + 1);
-      switch (fields.get(i).toString()) {
-        case "k" -> keys = strings(v);
-        case "t" -> tags = strings(v);
-        case "p" -> prefixes = strings(v);
-        case "c" -> cause = Cause.fromJson(new JsonObject(v.toString()));
-        case "a" -> at = Long.parseLong(v.toString());
-        case "s" -> soft = v.toString().equals("1");
-        default -> { }
+    return new Reader().toNotice(entry);
+  }
+
+  /**
+   * Reads the entries of one reply (or a tail's every reply) in order. Notices of one batch mostly
+   * share their cause (a capture batch: one table and operation), so the last cause read is kept and
+   * an identical one is not parsed again. One per reader: not thread-safe.
+   */
+  public static final class Reader {
+    private byte[] lastCauseBytes;
+    private Cause lastCause;
+
+    public Notice toNotice(Response entry) {
+      String id = entry.get(0).toString();
+      Response fields = entry.get(1);
+      List<String> keys = List.of(), tags = List.of(), prefixes = List.of();
+      Cause cause = Cause.api(null);
+      long at = 0;
+      boolean soft = false;
+      for (int i = 0; i + 1 < fields.size(); i += 2) {
+        Response v = fields.get(i + 1);
+        switch (fields.get(i).toString()) {
+          case "k" -> keys = strings(v);
+          case "t" -> tags = strings(v);
+          case "p" -> prefixes = strings(v);
+          case "c" -> cause = cause(v);
+          case "a" -> at = Long.parseLong(v.toString());
+          case "s" -> soft = v.toString().equals("1");
+          default -> { }
+        }
       }
+      return new Notice(NoticeIds.fromStreamId(id), keys, tags, prefixes, cause, at, soft);
     }
-    return new Notice(NoticeIds.fromStreamId(id), keys, tags, prefixes, cause, at, soft);
+
+    private Cause cause(Response v) {
+      byte[] bytes = v.toBytes();
+      if (lastCause == null || !Arrays.equals(bytes, lastCauseBytes)) {
+        lastCause = Cause.fromJson(new JsonObject(new String(bytes, StandardCharsets.UTF_8)));
+        lastCauseBytes = bytes;
+      }
+      return lastCause;
+    }
   }
 
   /** A JSON array of names, each element as text. */

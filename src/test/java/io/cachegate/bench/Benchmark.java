@@ -131,6 +131,11 @@ public final class Benchmark {
     Files.writeString(Path.of("target", "benchmark.json"), results.encodePrettily());
   }
 
+  /** Marks where a measured run begins (to line a profile up with it: docs/performance.md). */
+  private static void measuring(String what, int seconds) {
+    System.out.println("  measuring: " + what + (seconds > 0 ? " (" + seconds + " s)" : "") + " at " + java.time.LocalTime.now().withNano(0));
+  }
+
   private void row(String figure, double ours, double base, String unit, String goal, double ratio) {
     table.add(new String[] {figure, fmt(ours) + " " + unit, fmt(base) + " " + unit, String.format("%.2f", ratio), goal});
   }
@@ -243,6 +248,26 @@ public final class Benchmark {
     }
   }
 
+  /**
+   * Waits until the outbox is empty, asking on one connection every 50 ms whether any row is left (a
+   * new connection and a count every 10 ms had PostgreSQL forking about 50 backends a second, each
+   * counting the whole table: a load on the machine that the drain figure then paid for).
+   */
+  private void awaitOutboxEmpty(String what, long timeoutMs) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
+         PreparedStatement any = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM cachegate.outbox)")) {
+      while (true) {
+        try (ResultSet rs = any.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) return;
+        }
+        if (System.nanoTime() > deadline) throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what);
+        Thread.sleep(50); // pacing between real checks; the loop ends on the condition
+      }
+    }
+  }
+
   // ---- 1. latency ----
 
   private void latency() throws Exception {
@@ -318,6 +343,7 @@ public final class Benchmark {
       warmedTo.addAndGet((long) rate * s);
     });
     System.out.println("  latency warm-up: gateway " + warmed.describe());
+    measuring("latency, gateway", seconds);
     cpu = machineCpu();
     long gatewayCpu0 = GatewayProcess.cpuMillis(gateway.process.pid());
     writeAtRate(rate, seconds, oursBase, oursChange, commitStart);
@@ -423,18 +449,13 @@ public final class Benchmark {
     double plain1 = tps("w_plain", seconds);
     SteadyState.Warmed warmed = SteadyState.warm(List.of(gateway.process.pid()), s -> tps("w_watched", s));
     if (!warmed.steady()) System.out.println("  write overhead warm-up: gateway " + warmed.describe());
+    measuring("write TPS, watched table", seconds);
     double watched = tps("w_watched", seconds);
     double textbook = tps("w_notify", seconds);
     double plain2 = tps("w_plain", seconds);
     Await.get(textbookListener.close());
     double plain = (plain1 + plain2) / 2;
-    Await.until("the outbox to drain", 60_000, () -> {
-      try {
-        return outbox() == 0;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    awaitOutboxEmpty("the outbox to drain", 60_000);
     results.put("writeOverhead", new JsonObject().put("writers", 4).put("plainTps", plain).put("watchedTps", watched)
         .put("textbookNotifyTps", textbook).put("watchedRatio", watched / plain).put("textbookRatio", textbook / plain)
         .put("synchronousCommit", "on"));
@@ -447,6 +468,7 @@ public final class Benchmark {
     double tpcbPlain1 = tpcb(tpcbPlainDb, seconds);
     SteadyState.Warmed tpcbWarm = SteadyState.warm(List.of(gateway.process.pid()), s -> tpcb(db, s));
     if (!tpcbWarm.steady()) System.out.println("  TPC-B warm-up: gateway " + tpcbWarm.describe());
+    measuring("TPC-B, watched tables", seconds);
     double tpcbWatched = tpcb(db, seconds);
     double tpcbPlain2 = tpcb(tpcbPlainDb, seconds);
     double tpcbPlain = (tpcbPlain1 + tpcbPlain2) / 2;
@@ -574,6 +596,7 @@ public final class Benchmark {
   private WrkRun wrk(GatewayProcess server, int port, Path script, int seconds) throws Exception {
     // warm-up until the server's JIT is idle (SteadyState), then the measured run
     SteadyState.Warmed warmed = SteadyState.warm(List.of(server.process.pid()), s -> runWrk(port, script, s));
+    measuring("REST under wrk, pid " + server.process.pid(), seconds);
     long cpu0 = GatewayProcess.cpuMillis(server.process.pid());
     String out = runWrk(port, script, seconds);
     long cpu = GatewayProcess.cpuMillis(server.process.pid()) - cpu0;
@@ -693,6 +716,7 @@ public final class Benchmark {
       return (System.nanoTime() - start) / 1e9;
     };
     SteadyState.Warmed oursWarm = SteadyState.warm(List.of(gateway.process.pid(), ProcessHandle.current().pid()), x -> burst.run());
+    measuring("fan-out, gateway", 0);
     long oursCpu0 = GatewayProcess.cpuMillis(gateway.process.pid());
     double oursSecs = burst.run();
     double oursCpuPer1000 = (GatewayProcess.cpuMillis(gateway.process.pid()) - oursCpu0) * 1000.0 / expected;
@@ -870,23 +894,30 @@ public final class Benchmark {
     long t0 = System.nanoTime();
     gateway = startGateway();
     long listening = System.nanoTime();
+    measuring("drain", 0);
     long cpu0 = GatewayProcess.cpuMillis(gateway.process.pid());
     long left = outbox();
-    Await.until("the backlog to drain", 300_000, () -> {
-      try {
-        return outbox() == 0;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    awaitOutboxEmpty("the backlog to drain", 300_000);
     double secs = (System.nanoTime() - listening) / 1e9;
     double cpuPer1000 = (GatewayProcess.cpuMillis(gateway.process.pid()) - cpu0) * 1000.0 / Math.max(1, left);
     double rate = left / secs;
+    // the same backlog again for the gateway now warm: one UPDATE of every row, so its outbox rows
+    // all become visible at its commit (a leader that was cut off from Redis, or a follower taking over)
+    long warmCpu0 = GatewayProcess.cpuMillis(gateway.process.pid());
+    sql("UPDATE drain_t SET v = v + 1");
+    long committed = System.nanoTime();
+    measuring("drain, warm gateway, from the commit", 0);
+    awaitOutboxEmpty("the second backlog to drain", 300_000);
+    double warmSecs = (System.nanoTime() - committed) / 1e9;
+    double warmCpuPer1000 = (GatewayProcess.cpuMillis(gateway.process.pid()) - warmCpu0) * 1000.0 / waiting;
     results.put("drain", new JsonObject().put("backlog", waiting).put("leftWhenListening", left)
-        .put("seconds", secs).put("rowsPerSec", rate).put("startSeconds", (listening - t0) / 1e9).put("gatewayCpuMsPer1000Rows", cpuPer1000));
+        .put("seconds", secs).put("rowsPerSec", rate).put("startSeconds", (listening - t0) / 1e9).put("gatewayCpuMsPer1000Rows", cpuPer1000)
+        .put("warm", new JsonObject().put("seconds", warmSecs).put("rowsPerSec", waiting / warmSecs).put("gatewayCpuMsPer1000Rows", warmCpuPer1000)));
     table.add(new String[] {"drain rows/s (backlog " + waiting + ")", fmt(rate) + " /s", "-", "-", ">= 20,000/s"});
     // a just-started gateway: its JIT's work is in this figure (the drain is what it does first)
     table.add(new String[] {"  gateway CPU per 1,000 rows drained", fmt(cpuPer1000) + " ms", "-", "-", "(info; cold JVM)"});
+    table.add(new String[] {"drain rows/s, the gateway warm", fmt(waiting / warmSecs) + " /s", "-", "-", "(info)"});
+    table.add(new String[] {"  gateway CPU per 1,000 rows drained", fmt(warmCpuPer1000) + " ms", "-", "-", "(info; warm JVM)"});
   }
 
   // ---- 7. capture modes: what each costs the writers ----
@@ -954,6 +985,7 @@ public final class Benchmark {
       // warm-up: the just-started JVM's compilations would be counted against it
       SteadyState.Warmed walWarm = SteadyState.warm(List.of(walGateway.process.pid()), s -> tps(jdbc2, "w_wal", s));
       System.out.println("  capture warm-up: outbox gateway " + outboxWarm.describe() + "; wal gateway " + walWarm.describe());
+      measuring("write TPS, wal mode", seconds);
       long cpu0 = GatewayProcess.cpuMillis(walGateway.process.pid());
       long changes0 = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal");
       walTps = tps(jdbc2, "w_wal", seconds);
