@@ -475,6 +475,21 @@ public final class Benchmark {
     results.getJsonObject("writeOverhead").put("tpcb", new JsonObject().put("scale", TPCB_SCALE).put("clients", 4)
         .put("plainTps", tpcbPlain).put("watchedTps", tpcbWatched).put("watchedRatio", tpcbWatched / tpcbPlain));
     row("pgbench TPC-B TPS watched/unwatched", tpcbWatched, tpcbPlain, "tps", ">= 0.75", tpcbWatched / tpcbPlain);
+
+    // the same writes with nobody draining (the gateway stopped): what the triggers and the outbox rows
+    // cost the writers alone, which is all they would pay with the gateway and Redis on other cores;
+    // the difference to the watched figures is the drain's share of this machine's two cores
+    gateway.close();
+    sql("UPDATE cachegate.wake SET idle = false"); // as a busy drainer leaves it: no NOTIFY wake-ups, as in the watched runs
+    double triggersOnly = tps("w_watched", seconds);
+    double tpcbTriggersOnly = tpcb(db, seconds);
+    gateway = startGateway();
+    awaitOutboxEmpty("the outbox to drain after the runs without a gateway", 300_000);
+    results.getJsonObject("writeOverhead").put("triggersOnlyTps", triggersOnly).put("triggersOnlyRatio", triggersOnly / plain);
+    results.getJsonObject("writeOverhead").getJsonObject("tpcb").put("triggersOnlyTps", tpcbTriggersOnly)
+        .put("triggersOnlyRatio", tpcbTriggersOnly / tpcbPlain);
+    row("  the same, nobody draining (triggers alone)", triggersOnly, plain, "tps", "(info)", triggersOnly / plain);
+    row("  TPC-B, nobody draining (triggers alone)", tpcbTriggersOnly, tpcbPlain, "tps", "(info)", tpcbTriggersOnly / tpcbPlain);
   }
 
   private double tps(String table, int seconds) throws Exception {

@@ -25,7 +25,7 @@ import java.util.List;
 final class SteadyState {
 
   static final int ROUND_SECONDS = 5;
-  static final int MAX_SECONDS = 60;
+  static final int MAX_SECONDS = 120;
   static final double IDLE_SHARE = 0.03;
   /** Or warm once the compilers take under this share of one core: a process that is mostly idle. */
   static final double IDLE_CORE = 0.02;
