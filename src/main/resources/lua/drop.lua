@@ -7,7 +7,8 @@
 -- with the notice stream, then the notice's keys_json and cause_json
 -- Removes each entry (soft: marks it stale) and voids its lease. replies one {existed, tags (JSON, ''
 -- for none), dependents} per entry: existed 1 when it had a value; dependents (with cascade) from its
--- zset. With the notice stream and no dependents to cascade to, this is the whole invalidation: the
+-- zset; or, when every entry is reached unconditionally and none has bookkeeping or dependents, only
+-- the marker '='. With the notice stream and no dependents to cascade to, this is the whole invalidation: the
 -- notice is appended here, as notice.lua would append it after the drop (the named keys, then every
 -- dropped entry's tags once, in order), and its id follows the entries in the reply
 local soft, cascade = ARGV[1] == '1', ARGV[2] == '1'
@@ -23,6 +24,25 @@ local function any_of(offset)
 end
 local some_meta = any_of(2)
 local some_dependents = cascade and any_of(4)
+-- the common case of a batch: named keys (or found by a prefix) that the gateway never wrote or that
+-- have no bookkeeping left: one DEL of their values and leases, and no per-entry record (none of
+-- them has tags or dependents to report); the reply is the marker '=' (then the notice's id)
+local plain = not some_meta and not some_dependents and not soft
+if plain then
+  for i = 1, entries do
+    if ARGV[i + 2] ~= '' then plain = false; break end
+  end
+end
+if plain then
+  for i = 1, entries do
+    dels[2 * i - 1], dels[2 * i] = KEYS[4 * i - 3], KEYS[4 * i - 1]
+  end
+  if entries > 0 then redis.call('DEL', unpack(dels)) end
+  if #KEYS == 4 * entries then return {'='} end
+  local a = entries + 3
+  return {'=', redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', '[]', 'p', '[]', 'c', ARGV[a + 1],
+      'a', tostring(now), 's', '0')}
+end
 local no_meta = {false, false}
 for i = 1, entries do
   local value_key, meta_key, lease_key, dependents_key = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]

@@ -82,9 +82,30 @@ final class ScriptReplies {
 
   /** drop.lua, one per entry: whether it had a value, the tags its bookkeeping listed, its dependents. */
   record Dropped(boolean existed, String tagsJson, List<String> dependents) {
+    /**
+     * An entry of a reply without records: reached unconditionally, no bookkeeping, no dependents
+     * (whether it had a value was not asked: it is listed in its notice either way).
+     */
+    static final Dropped PLAIN = new Dropped(false, "", List.of());
+
+    /** drop.lua answered with its marker alone: nothing per entry to report. */
+    static boolean plain(Response reply) {
+      return reply.size() > 0 && reply.get(0).type() != io.vertx.redis.client.ResponseType.MULTI;
+    }
+
+    /** The notice's id drop.lua appended after the {@code entries} records or its marker; null if none. */
+    static String noticeId(Response reply, int entries) {
+      int at = plain(reply) ? 1 : entries;
+      return reply.size() > at ? reply.get(at).toString() : null;
+    }
+
     /** The first {@code entries} records of drop.lua's reply (a notice's id may follow them). */
     static List<Dropped> parse(Response reply, int entries) {
       List<Dropped> out = new ArrayList<>(entries);
+      if (plain(reply)) {
+        for (int i = 0; i < entries; i++) out.add(PLAIN);
+        return out;
+      }
       for (int i = 0; i < entries; i++) {
         Response r = reply.get(i);
         List<String> dependents = new ArrayList<>();

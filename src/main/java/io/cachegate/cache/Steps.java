@@ -243,8 +243,8 @@ final class Steps {
     args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
     args.add(inv.cause().toJson().encode());
     return scripts.run(redis, Script.DROP, keys, args).compose(reply -> {
-      if (reply.size() > batch.size()) {
-        String id = reply.get(batch.size()).toString();
+      String id = ScriptReplies.Dropped.noticeId(reply, batch.size());
+      if (id != null) {
         return Future.succeededFuture(List.of(new Outcome(NoticeIds.fromStreamId(id), List.copyOf(f.listed), false)));
       }
       // dependents: the cascade goes on from this round, then the notice as for any invalidation

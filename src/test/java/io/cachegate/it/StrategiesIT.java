@@ -198,6 +198,33 @@ class StrategiesIT {
     }
   }
 
+  /**
+   * Keys the gateway never wrote (an application's own SET) and a lease on a missing key: dropped in
+   * one DEL with no per-entry record, by the one-step invalidation and by the general steps alike.
+   */
+  @Test
+  void keysWithoutBookkeepingAreDroppedWithTheirLeasesAndListed() {
+    for (String side : List.of("p1x", "p2x")) {
+      for (String k : List.of("a", "b")) gw.redis(Request.cmd(Command.SET).arg(gw.namespace + side + ":" + k).arg("raw"));
+      String lease = gw.call("GET", "/v1/entries/" + side + ":c?lease=true", null).json().getString("lease");
+      assertThat(lease).isNotBlank();
+      JsonObject body = new JsonObject().put("keys", new JsonArray().add(side + ":a").add(side + ":b").add(side + ":c"));
+      if (side.equals("p2x")) body.put("prefixes", new JsonArray().add("nothing-has-this-prefix:"));
+      TestGateway.Reply r = gw.post("/v1/invalidations", body);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.json().getJsonArray("invalidated")).containsExactly(side + ":a", side + ":b", side + ":c");
+      JsonObject notice = gw.call("GET", "/v1/notices?limit=1", null).json().getJsonArray("notices").getJsonObject(0);
+      assertThat(notice.getString("id")).isEqualTo(r.json().getString("notice"));
+      assertThat(notice.getJsonArray("keys")).containsExactly(side + ":a", side + ":b", side + ":c");
+      assertThat(notice.getJsonArray("tags")).isEmpty();
+      assertThat(gw.exists(side + ":a")).isFalse();
+      assertThat(gw.exists(side + ":b")).isFalse();
+      TestGateway.Reply fill = gw.put(side + ":c", value(1).put("lease", lease));
+      assertThat(fill.status()).isEqualTo(409);
+      assertThat(fill.json().getString("error")).isEqualTo("lease_voided");
+    }
+  }
+
   @Test
   void aCascadeLargerThanTheMaximumIsReported() {
     try (TestGateway small = TestGateway.start(new JsonObject().put("cache", new JsonObject().put("maxCascade", 3)), Map.of())) {
