@@ -535,7 +535,7 @@ public final class Benchmark {
     double raw = warmedLoop(0, 50, seconds, n -> redis.send(Request.cmd(Command.DEL).arg(ns + "t:" + n)).mapEmpty());
 
     int batch = 1000;
-    double restBatches = warmedLoop(gateway.process.pid(), 4, seconds, n -> {
+    double restBatches = warmedLoop("batch invalidations", gateway.process.pid(), 4, seconds, n -> {
       JsonArray keys = new JsonArray();
       for (int i = 0; i < batch; i++) keys.add("b:" + n + ":" + i);
       return http.request(HttpMethod.POST, gateway.port(), "127.0.0.1", "/v1/invalidations")
@@ -666,9 +666,14 @@ public final class Benchmark {
    * and of {@code server} (a gateway's pid, or 0 for none) is idle: pools, first-time paths, compilation.
    */
   private double warmedLoop(long server, int concurrency, int seconds, Op op) throws Exception {
+    return warmedLoop("closed loop", server, concurrency, seconds, op);
+  }
+
+  private double warmedLoop(String what, long server, int concurrency, int seconds, Op op) throws Exception {
     List<Long> pids = server == 0 ? List.of(ProcessHandle.current().pid()) : List.of(server, ProcessHandle.current().pid());
     SteadyState.Warmed w = SteadyState.warm(pids, s -> closedLoop(concurrency, s, op));
     if (!w.steady()) System.out.println("  closed-loop warm-up: " + w.describe());
+    measuring(what, seconds);
     return closedLoop(concurrency, seconds, op);
   }
 
