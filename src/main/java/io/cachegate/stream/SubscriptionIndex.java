@@ -69,20 +69,19 @@ public final class SubscriptionIndex<S> {
    */
   private static final class Matches<S> {
     final Map<S, Match> out = new LinkedHashMap<>();
-    Match current;
+    /** The name being matched, and the one match for the subscribers it alone reaches. */
+    private Part part;
+    private String name;
+    private Match current;
 
     /** Starts the subscribers reached by {@code name} as {@code part}. */
-    Matches<S> reach(Part part, String name) {
+    void reach(Part part, String name) {
+      this.part = part;
+      this.name = name;
       current = new Match();
       current.shared = true;
       set(current, part).add(name);
-      this.part = part;
-      this.name = name;
-      return this;
     }
-
-    private Part part;
-    private String name;
 
     void add(S s) {
       Match m = out.get(s);
