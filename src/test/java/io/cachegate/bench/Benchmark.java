@@ -55,17 +55,19 @@ import java.util.regex.Pattern;
 
 /**
  * The performance benchmark (docs/performance.md). Starts an embedded PostgreSQL and Redis, runs the
- * gateway as its own process in external mode (so its heap and CPU are its own), and measures six
- * figures, each next to a baseline measured in the same run:
+ * gateway as its own process in external mode (so its heap and CPU are its own), and measures each
+ * figure next to a baseline measured in the same run (docs/performance.md has the list):
  * <ol>
- *   <li>commit-to-client latency at 1,000 changes/s with 1,000 clients, vs raw NOTIFY to a bare listener;</li>
- *   <li>write overhead: TPS on a watched table / an unwatched one, 4 writers, synchronous commit, vs a
- *       per-row pg_notify trigger;</li>
- *   <li>invalidation throughput: REST single-key at 50 connections vs raw DEL at 50 connections, and
- *       batch keys/s vs pipelined raw DEL;</li>
- *   <li>fan-out: notices/s and frames/s to N subscribed clients vs a bare Vert.x broadcast;</li>
- *   <li>memory: heap per idle subscribed client vs bare Vert.x WebSocket connections;</li>
- *   <li>drain rate: outbox rows invalidated per second when a backlog is released.</li>
+ *   <li>latency: commit to client at 1,000 changes/s with 1,000 clients, vs raw NOTIFY to a bare listener;</li>
+ *   <li>overhead: writer TPS on a watched table and pgbench TPC-B on watched tables, vs unwatched, vs a
+ *       per-row pg_notify trigger, and with nobody draining;</li>
+ *   <li>rest: DELETE under wrk vs a bare Vert.x HTTP server doing DEL + XADD, with CPU per request;</li>
+ *   <li>throughput: REST single-key vs raw DEL, batch keys/s vs pipelined DEL (closed loops);</li>
+ *   <li>fanout: notices/s and frames/s to N subscribed clients vs a bare Vert.x broadcast, with CPU per frame;</li>
+ *   <li>memory: heap and RSS per idle subscribed client vs bare Vert.x WebSocket connections;</li>
+ *   <li>drain: outbox rows invalidated per second from a backlog, cold and warm;</li>
+ *   <li>wal: writer TPS in wal mode vs a bare pg_recvlogical, with CPU per change;</li>
+ *   <li>cluster: the throughput phases on a 3-master Redis Cluster vs one Redis.</li>
  * </ol>
  * Prints a table and JSON (also written to target/benchmark.json). Bounded in time; stops every
  * process it started. Options: --seconds N (per timed phase), --latency-clients, --fanout-clients,
