@@ -332,26 +332,21 @@ public final class StreamHub {
         send(s, Frames.reset("the capture missed changes: " + n.cause().reason()));
       }
     }
-    // sessions that see the same part of a notice share one encoded frame (and its memory while queued)
-    Map<Match, String> frames = new HashMap<>();
+    Map<Session, Match> matches = index.match(n);
     if (!allSubscribers.isEmpty()) {
       Match all = everything(n);
-      for (Session s : new ArrayList<>(allSubscribers)) offer(s, n, all, frames); // a send may drop a slow session
+      for (Session s : allSubscribers) matches.put(s, all);
     }
-    // a session subscribed to everything was served above, whatever else it subscribed to
-    index.forEachMatch(n, (s, m) -> {
-      if (!s.all) offer(s, n, m, frames);
-    });
-  }
-
-  /** A notice to one session: held back while its subscribe recovers, else delivered. */
-  private void offer(Session s, Notice n, Match m, Map<Match, String> frames) {
-    if (s.held != null) {
-      if (!s.held.isEmpty() && s.held.get(s.held.size() - 1) == n) return; // reached by a second route
-      if (s.held.size() >= config.maxReplay()) slow(s);
-      else s.held.add(n);
-    } else {
-      deliver(s, n, m, frames);
+    // sessions that see the same part of a notice share one encoded frame (and its memory while queued)
+    Map<Match, String> frames = new HashMap<>();
+    for (Map.Entry<Session, Match> e : matches.entrySet()) {
+      Session s = e.getKey();
+      if (s.held != null) {
+        if (s.held.size() >= config.maxReplay()) slow(s);
+        else s.held.add(n);
+      } else {
+        deliver(s, n, e.getValue(), frames);
+      }
     }
   }
 

@@ -2,17 +2,14 @@ package io.cachegate.stream;
 
 import io.cachegate.bus.Messages.Notice;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.BiConsumer;
 
 /**
  * Who is subscribed to what, indexed so that matching a notice costs the size of the notice, not the
@@ -70,23 +67,15 @@ public final class SubscriptionIndex<S> {
    * instance made for that name (10,000 subscribers of one tag: one match, not 10,000); a second name
    * gives it a copy of its own.
    */
-  /** Where walking a notice's routes through the index reports what it reaches. */
-  private interface Sink<S> {
-    /** The subscribers that follow are reached by {@code name} as {@code part}. */
-    void reach(Part part, String name);
-
-    void add(S s);
-  }
-
-  private static final class Matches<S> implements Sink<S> {
+  private static final class Matches<S> {
     final Map<S, Match> out = new LinkedHashMap<>();
     /** The name being matched, and the one match for the subscribers it alone reaches. */
     private Part part;
     private String name;
     private Match current;
 
-    @Override
-    public void reach(Part part, String name) {
+    /** Starts the subscribers reached by {@code name} as {@code part}. */
+    void reach(Part part, String name) {
       this.part = part;
       this.name = name;
       current = new Match();
@@ -94,8 +83,7 @@ public final class SubscriptionIndex<S> {
       set(current, part).add(name);
     }
 
-    @Override
-    public void add(S s) {
+    void add(S s) {
       Match m = out.get(s);
       if (m == null) {
         out.put(s, current);
@@ -147,53 +135,9 @@ public final class SubscriptionIndex<S> {
     if (set != null && set.remove(s) && set.isEmpty()) map.remove(name);
   }
 
-  /**
-   * A notice of one name only, the usual capture notice or tag invalidation: every subscriber it
-   * reaches sees that name alone, so there is nothing to merge and one match serves them all. The
-   * subscribers are listed as reached, once per route (a key and a prefix of it reach a subscriber of
-   * both twice).
-   */
-  private static final class OneName<S> implements Sink<S> {
-    final List<S> reached = new ArrayList<>();
-    Match match;
-
-    @Override
-    public void reach(Part part, String name) {
-      match = new Match();
-      Matches.set(match, part).add(name);
-    }
-
-    @Override
-    public void add(S s) {
-      reached.add(s);
-    }
-  }
-
   /** The subscribers a notice reaches, each with the part of the notice it may see. */
   public Map<S, Match> match(Notice n) {
     Matches<S> m = new Matches<>();
-    walk(n, m);
-    return m.out;
-  }
-
-  /**
-   * Calls {@code each} with every subscriber a notice reaches and the part of the notice it may see,
-   * as {@link #match} finds them. For a notice of one name, without building the map: a subscriber
-   * reached by two routes is then called twice with the same match. The index may change during the
-   * calls (what they reach was listed before the first).
-   */
-  public void forEachMatch(Notice n, BiConsumer<S, Match> each) {
-    if (n.keys().size() + n.tags().size() + n.prefixes().size() != 1) {
-      match(n).forEach(each);
-      return;
-    }
-    OneName<S> one = new OneName<>();
-    walk(n, one);
-    for (S s : one.reached) each.accept(s, one.match);
-  }
-
-  /** Every route from the notice's names to subscribers, reported to {@code m}. */
-  private void walk(Notice n, Sink<S> m) {
     for (String k : n.keys()) {
       Set<S> exact = keys.get(k);
       m.reach(Part.KEY, k);
@@ -214,6 +158,7 @@ public final class SubscriptionIndex<S> {
         for (S s : set) m.add(s);
       }
     }
+    return m.out;
   }
 
   /** The same rules as {@link #match} for one subscriber's sets, without an index (used for replay). */

@@ -117,53 +117,6 @@ class SubscriptionIndexTest {
     }
   }
 
-  /**
-   * Calling each match (what the stream hub does) agrees with the one-by-one rules too: a notice of one
-   * name goes without the map, and may call a subscriber once per route, always with the same match.
-   */
-  @Test
-  void eachMatchAgreesWithMatchingOneByOneForNoticesOfOneNameAndOfMany() {
-    Random rnd = new Random(7);
-    String[] alphabet = {"a", "b", ":", "1"};
-    for (int round = 0; round < 300; round++) {
-      SubscriptionIndex<Integer> idx = new SubscriptionIndex<>();
-      Map<Integer, Set<String>[]> subs = new HashMap<>();
-      for (int s = 0; s < 20; s++) {
-        @SuppressWarnings("unchecked") Set<String>[] sets = new Set[] {new LinkedHashSet<>(), new LinkedHashSet<>(), new LinkedHashSet<>()};
-        for (int i = 0; i < 3; i++) {
-          String name = word(rnd, alphabet);
-          int kind = rnd.nextInt(3);
-          sets[kind].add(name);
-          if (kind == 0) idx.addKey(name, s);
-          else if (kind == 1) idx.addTag(name, s);
-          else idx.addPrefix(name, s);
-        }
-        subs.put(s, sets);
-      }
-      List<String> keys = new ArrayList<>(), tags = new ArrayList<>(), prefixes = new ArrayList<>();
-      int kind = rnd.nextInt(4); // one key, one tag, one prefix, or several names
-      if (kind == 0 || kind == 3) keys.add(word(rnd, alphabet));
-      if (kind == 1 || kind == 3) tags.add(word(rnd, alphabet));
-      if (kind == 2 || kind == 3) prefixes.add(word(rnd, alphabet));
-      Notice n = notice(keys, tags, prefixes);
-      Map<Integer, Match> called = new HashMap<>();
-      int r = round;
-      idx.forEachMatch(n, (s, m) -> {
-        Match before = called.put(s, m);
-        assertThat(before == null || before.equals(m)).as("round %d subscriber %d called with two matches", r, s).isTrue();
-      });
-      for (Map.Entry<Integer, Set<String>[]> e : subs.entrySet()) {
-        Match one = SubscriptionIndex.matchOne(n, e.getValue()[0], e.getValue()[1], e.getValue()[2]);
-        Match got = called.get(e.getKey());
-        if (SubscriptionIndex.isEmpty(one)) {
-          assertThat(got).as("round %d subscriber %d", round, e.getKey()).isNull();
-        } else {
-          assertThat(got).as("round %d subscriber %d", round, e.getKey()).isEqualTo(one);
-        }
-      }
-    }
-  }
-
   private static String word(Random rnd, String[] alphabet) {
     StringBuilder sb = new StringBuilder();
     int len = 1 + rnd.nextInt(4);
