@@ -24,6 +24,12 @@ local function any_of(offset)
 end
 local some_meta = any_of(2)
 local some_dependents = cascade and any_of(4)
+-- with the notice stream: the notice, as notice.lua would append it (ARGV after the entries' reasons)
+local function append_notice(tags_json)
+  local a = entries + 3
+  return redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', tags_json, 'p', '[]', 'c', ARGV[a + 1],
+      'a', tostring(now), 's', soft and '1' or '0')
+end
 -- the common case of a batch: named keys (or found by a prefix) that the gateway never wrote or that
 -- have no bookkeeping left: one DEL of their values and leases, and no per-entry record (none of
 -- them has tags or dependents to report); the reply is the marker '=' (then the notice's id)
@@ -39,9 +45,7 @@ if plain then
   end
   if entries > 0 then redis.call('DEL', unpack(dels)) end
   if #KEYS == 4 * entries then return {'='} end
-  local a = entries + 3
-  return {'=', redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', '[]', 'p', '[]', 'c', ARGV[a + 1],
-      'a', tostring(now), 's', '0')}
+  return {'=', append_notice('[]')}
 end
 local no_meta = {false, false}
 for i = 1, entries do
@@ -89,8 +93,5 @@ for i = 1, entries do
   end
 end
 -- one tagged entry: its tags as written, not re-encoded
-local tags_json = tagged == 1 and only or json_array(tags)
-local a = entries + 3
-out[entries + 1] = redis.call('XADD', KEYS[#KEYS], '*', 'k', ARGV[a], 't', tags_json, 'p', '[]', 'c', ARGV[a + 1],
-    'a', tostring(now), 's', soft and '1' or '0')
+out[entries + 1] = append_notice(tagged == 1 and only or json_array(tags))
 return out

@@ -3,6 +3,7 @@ package io.cachegate.cache;
 import io.cachegate.model.Targets;
 import io.vertx.core.json.JsonArray;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -90,7 +91,7 @@ final class ScriptReplies {
 
     /** drop.lua answered with its marker alone: nothing per entry to report. */
     static boolean plain(Response reply) {
-      return reply.size() > 0 && reply.get(0).type() != io.vertx.redis.client.ResponseType.MULTI;
+      return reply.size() > 0 && reply.get(0).type() != ResponseType.MULTI;
     }
 
     /** The notice's id drop.lua appended after the {@code entries} records or its marker; null if none. */

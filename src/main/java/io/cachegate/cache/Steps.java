@@ -240,7 +240,7 @@ final class Steps {
     List<String> args = new ArrayList<>(batch.size() + 4);
     dropCall(batch, f.why, inv.soft(), inv.cascade(), keys, args);
     keys.add(RedisKeys.NOTICES.in(ns));
-    args.add(new JsonArray(new ArrayList<>(f.listed)).encode());
+    args.add(jsonArray(f.listed));
     args.add(inv.cause().toJson().encode());
     return scripts.run(redis, Script.DROP, keys, args).compose(reply -> {
       String id = ScriptReplies.Dropped.noticeId(reply, batch.size());

@@ -26,11 +26,6 @@ public final class StreamEntries {
 
   private StreamEntries() {}
 
-  /** {@code entry} is {@code [id, [field, value, ...]]} as XRANGE and XREAD return it. */
-  public static Notice toNotice(Response entry) {
-    return new Reader().toNotice(entry);
-  }
-
   /**
    * Reads the entries of one reply (or a tail's every reply) in order. Notices of one batch mostly
    * share their cause (a capture batch: one table and operation), so the last cause read is kept and
@@ -40,6 +35,7 @@ public final class StreamEntries {
     private byte[] lastCauseBytes;
     private Cause lastCause;
 
+    /** {@code entry} is {@code [id, [field, value, ...]]} as XRANGE and XREAD return it. */
     public Notice toNotice(Response entry) {
       String id = entry.get(0).toString();
       Response fields = entry.get(1);
