@@ -138,6 +138,11 @@ public final class Benchmark {
     System.out.println("  measuring: " + what + (seconds > 0 ? " (" + seconds + " s)" : "") + " at " + java.time.LocalTime.now().withNano(0));
   }
 
+  /** A figure without a baseline of its own. */
+  private void info(String figure, String value, String goal) {
+    table.add(new String[] {figure, value, "-", "-", goal});
+  }
+
   private void row(String figure, double ours, double base, String unit, String goal, double ratio) {
     table.add(new String[] {figure, fmt(ours) + " " + unit, fmt(base) + " " + unit, String.format("%.2f", ratio), goal});
   }
@@ -250,24 +255,39 @@ public final class Benchmark {
     }
   }
 
+  /** Waits until the outbox is empty (the drain took every row). */
+  private void awaitOutboxEmpty(String what, long timeoutMs) throws Exception {
+    awaitTrue(jdbc, what, timeoutMs, "SELECT NOT EXISTS (SELECT 1 FROM cachegate.outbox)");
+  }
+
   /**
-   * Waits until the outbox is empty, asking on one connection every 50 ms whether any row is left (a
-   * new connection and a count every 10 ms had PostgreSQL forking about 50 backends a second, each
+   * Waits until {@code query} (one boolean) answers true, asking on one connection every 50 ms (a new
+   * connection and a count every 10 ms had PostgreSQL forking about 50 backends a second, each
    * counting the whole table: a load on the machine that the drain figure then paid for).
    */
-  private void awaitOutboxEmpty(String what, long timeoutMs) throws Exception {
+  private static void awaitTrue(String jdbcUrl, String what, long timeoutMs, String query) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-    try (Connection c = DriverManager.getConnection(jdbc, "postgres", "");
-         PreparedStatement any = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM cachegate.outbox)")) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl, "postgres", "");
+         PreparedStatement ask = c.prepareStatement(query)) {
       while (true) {
-        try (ResultSet rs = any.executeQuery()) {
-          rs.next();
-          if (!rs.getBoolean(1)) return;
+        try (ResultSet rs = ask.executeQuery()) {
+          if (rs.next() && rs.getBoolean(1)) return;
         }
         if (System.nanoTime() > deadline) throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what);
         Thread.sleep(50); // pacing between real checks; the loop ends on the condition
       }
     }
+  }
+
+  /** Bytes of WAL the replication slot {@code slot} has not confirmed yet, as a query. */
+  private static String slotLag(String slot) {
+    return "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = '"
+        + slot + "'";
+  }
+
+  /** Waits until the slot's reader confirmed all but the last megabyte of WAL. */
+  private static void awaitSlotCaughtUp(String jdbcUrl, String what, String slot) throws Exception {
+    awaitTrue(jdbcUrl, what, 60_000, "SELECT lag < 1000000 FROM (" + slotLag(slot) + ") AS s(lag)");
   }
 
   // ---- 1. latency ----
@@ -372,8 +392,8 @@ public final class Benchmark {
     // the whole machine (writers, clients, PostgreSQL, Redis, gateway): a saturated machine explains tails
     row("machine CPU busy in the latency phase", oursBusy, rawBusy, "%", "", oursBusy / Math.max(0.01, rawBusy));
     // the raw baseline's listener lives in this JVM, beside the writers and clients: no figure of its own
-    table.add(new String[] {"gateway CPU per 1,000 changes captured", fmt(gatewayCpu * 1000.0 / total) + " ms", "-", "-",
-        "(info; " + fmt(gatewayCpu * 1000.0 / expected) + " ms per 1,000 frames)"});
+    info("gateway CPU per 1,000 changes captured", fmt(gatewayCpu * 1000.0 / total) + " ms",
+        "(info; " + fmt(gatewayCpu * 1000.0 / expected) + " ms per 1,000 frames)");
   }
 
   /** Busy and total jiffies of all CPUs, from /proc/stat (zeros where there is none). */
@@ -935,11 +955,11 @@ public final class Benchmark {
     results.put("drain", new JsonObject().put("backlog", waiting).put("leftWhenListening", left)
         .put("seconds", secs).put("rowsPerSec", rate).put("startSeconds", (listening - t0) / 1e9).put("gatewayCpuMsPer1000Rows", cpuPer1000)
         .put("warm", new JsonObject().put("seconds", warmSecs).put("rowsPerSec", waiting / warmSecs).put("gatewayCpuMsPer1000Rows", warmCpuPer1000)));
-    table.add(new String[] {"drain rows/s (backlog " + waiting + ")", fmt(rate) + " /s", "-", "-", ">= 20,000/s"});
+    info("drain rows/s (backlog " + waiting + ")", fmt(rate) + " /s", ">= 20,000/s");
     // a just-started gateway: its JIT's work is in this figure (the drain is what it does first)
-    table.add(new String[] {"  gateway CPU per 1,000 rows drained", fmt(cpuPer1000) + " ms", "-", "-", "(info; cold JVM)"});
-    table.add(new String[] {"drain rows/s, the gateway warm", fmt(waiting / warmSecs) + " /s", "-", "-", "(info)"});
-    table.add(new String[] {"  gateway CPU per 1,000 rows drained", fmt(warmCpuPer1000) + " ms", "-", "-", "(info; warm JVM)"});
+    info("  gateway CPU per 1,000 rows drained", fmt(cpuPer1000) + " ms", "(info; cold JVM)");
+    info("drain rows/s, the gateway warm", fmt(waiting / warmSecs) + " /s", "(info)");
+    info("  gateway CPU per 1,000 rows drained", fmt(warmCpuPer1000) + " ms", "(info; warm JVM)");
   }
 
   // ---- 7. capture modes: what each costs the writers ----
@@ -978,8 +998,7 @@ public final class Benchmark {
       long recvCpu0 = GatewayProcess.cpuMillis(recv.pid());
       long floorChanges0 = scalarIn(jdbc2, "SELECT sum(v) FROM w_floor");
       floor = tps(jdbc2, "w_floor", seconds);
-      Await.until("pg_recvlogical to catch up", 60_000, () -> scalarIn(jdbc2,
-          "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'bench_floor'") < 1_000_000);
+      awaitSlotCaughtUp(jdbc2, "pg_recvlogical to catch up", "bench_floor");
       long floorChanges = scalarIn(jdbc2, "SELECT sum(v) FROM w_floor") - floorChanges0;
       floorCpuPer1000 = floorChanges == 0 ? -1 : (GatewayProcess.cpuMillis(recv.pid()) - recvCpu0) * 1000.0 / floorChanges;
     } finally {
@@ -1011,12 +1030,11 @@ public final class Benchmark {
       long cpu0 = GatewayProcess.cpuMillis(walGateway.process.pid());
       long changes0 = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal");
       walTps = tps(jdbc2, "w_wal", seconds);
-      Await.until("the wal gateway to catch up", 60_000, () -> scalarIn(jdbc2,
-          "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'bench_wal_" + dbName + "'") < 1_000_000);
+      awaitSlotCaughtUp(jdbc2, "the wal gateway to catch up", "bench_wal_" + dbName);
       long cpu = GatewayProcess.cpuMillis(walGateway.process.pid()) - cpu0;
       long changes = scalarIn(jdbc2, "SELECT sum(v) FROM w_wal") - changes0;
       walCpuPer1000 = changes == 0 ? -1 : cpu * 1000.0 / changes;
-      walLag = scalarIn(jdbc2, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = 'bench_wal_" + dbName + "'");
+      walLag = scalarIn(jdbc2, slotLag("bench_wal_" + dbName));
     }
     sqlIn(jdbc2, "SELECT pg_drop_replication_slot('bench_wal_" + dbName + "')");
     double plainB = tps(jdbc2, "w_plain2", seconds);
